@@ -1,0 +1,55 @@
+# mergeml — the two quick-start commands are `make repro` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.mergeml-installed
+PIP_VERSION := 26.3
+
+export DVC_NO_ANALYTICS := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "pip==$(PIP_VERSION)"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(STAMP) ## Create .venv and install mergeml with pinned dependencies
+
+.PHONY: repro
+repro: $(STAMP) ## Reproduce the pipeline (dvc repro) on the embedded default data
+	$(BIN)/dvc repro
+
+.PHONY: test
+test: $(STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+.PHONY: lint
+lint: $(STAMP) ## Lint and type-check: ruff, ruff format --check, mypy, import-linter
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: bench
+bench: $(STAMP) ## Run the speed and memory benchmarks (prints ratios)
+	$(BIN)/python benchmarks/run.py
+
+.PHONY: lock
+lock: $(STAMP) ## Re-pin requirements.lock from the current .venv
+	{ echo "# Exact versions for make: pip install -c requirements.lock -e '.[dev]'."; \
+	  echo "# Regenerate with: make lock"; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^mergeml'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+.PHONY: clean
+clean: ## Remove the virtual environment and caches (keeps data and models)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,62 @@
+"""One exception hierarchy and one error boundary for every mergeml entry point."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+
+class MergemlError(Exception):
+    """Base class: a problem the user can act on. The message is one line."""
+
+    exit_code = 1
+
+
+class UsageError(MergemlError):
+    """The command line itself is wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(MergemlError):
+    """Parameters under params/ or params.yaml are invalid."""
+
+
+class StaleParamsError(ConfigError):
+    """params.yaml differs from what params/ composes to."""
+
+
+class DataError(MergemlError):
+    """Input data is missing, unreadable or fails validation."""
+
+
+class ModelFileError(MergemlError):
+    """A model file is unsafe, corrupted, or does not match its record."""
+
+
+class PipelineError(MergemlError):
+    """A DVC or experiment operation failed."""
+
+
+def one_line(message: str) -> str:
+    """Collapse a message to a single line for stderr."""
+    return " ".join(str(message).split())
+
+
+def run_with_boundary(main: Callable[[], object], *, traceback: bool = False) -> NoReturn:
+    """Run ``main``; turn a MergemlError into one stderr line and a non-zero exit.
+
+    This is the only place where mergeml errors become exit codes.
+    """
+    try:
+        main()
+    except MergemlError as exc:
+        if traceback:
+            raise
+        print(f"mergeml: error: {one_line(str(exc))}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("mergeml: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(0)
