@@ -1,0 +1,9 @@
+"""Stage `compose`: params/ (Hydra) -> params.yaml."""
+
+from pathlib import Path
+
+from mergeml.config.compose import compose_to_file
+from mergeml.errors import run_with_boundary
+
+if __name__ == "__main__":
+    run_with_boundary(lambda: compose_to_file(Path("params"), Path("params.yaml")))

@@ -1,0 +1,37 @@
+"""Stage `evaluate`: metrics JSON and plot data for the test split (git-tracked)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mergeml.config.schema import EvaluateParams
+from mergeml.config.stage import load_stage_params
+from mergeml.errors import run_with_boundary
+from mergeml.evaluation import evaluate_classifier, evaluate_regressor
+from mergeml.files import dumps_json, write_text_atomic
+from mergeml.lockfile import output_md5
+from mergeml.model.io import load_model
+from mergeml.model.train import split_xy
+
+TEST = Path("data/prepared/test.parquet")
+MODEL = Path("models/model.skops")
+REPORTS = Path("reports")
+
+
+def main() -> None:
+    params = load_stage_params("evaluate", EvaluateParams)
+    model = load_model(MODEL, expected_md5=output_md5(Path("dvc.lock"), str(MODEL)))
+    features, target = split_xy(pd.read_parquet(TEST), params.data.target)
+    if params.data.task == "classification":
+        names = params.evaluate.classification_metrics
+        result = evaluate_classifier(model, features, target.to_numpy(), names=names)
+    else:
+        names = params.evaluate.regression_metrics
+        result = evaluate_regressor(model, features, target.to_numpy(), names=names)
+    write_text_atomic(REPORTS / "metrics.json", dumps_json(result.metrics))
+    for name, rows in result.plots.items():
+        write_text_atomic(REPORTS / "plots" / f"{name}.json", dumps_json(rows))
+
+
+if __name__ == "__main__":
+    run_with_boundary(main)

@@ -1,0 +1,26 @@
+"""Stage `prepare`: load the declared source, validate, split, write Parquet."""
+
+from pathlib import Path
+
+from mergeml.config.schema import PrepareParams
+from mergeml.config.stage import load_stage_params
+from mergeml.data.prepare import prepare
+from mergeml.errors import run_with_boundary
+from mergeml.files import atomic_path, dumps_json, write_text_atomic
+
+OUT = Path("data/prepared")
+SUMMARY = Path("reports/data.json")
+
+
+def main() -> None:
+    params = load_stage_params("prepare", PrepareParams)
+    prepared = prepare(params, Path())
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, frame in (("train", prepared.train), ("test", prepared.test)):
+        with atomic_path(OUT / f"{name}.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
+    write_text_atomic(SUMMARY, dumps_json(prepared.summary))
+
+
+if __name__ == "__main__":
+    run_with_boundary(main)

@@ -1,0 +1,1 @@
+"""Parameter composition (Hydra) and typed schemas."""

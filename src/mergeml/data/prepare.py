@@ -1,0 +1,115 @@
+"""The prepare step: load the declared source, validate it, split it, summarise it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mergeml.config.schema import (
+    BreastCancerData,
+    DataConfig,
+    DiabetesData,
+    FileData,
+    PrepareParams,
+    SyntheticData,
+)
+from mergeml.data.spec import TableSpec, columns_from_mapping
+from mergeml.data.split import check_no_overlap, split_frame
+from mergeml.data.validate import validate_table
+from mergeml.errors import DataError
+
+
+@dataclass(frozen=True)
+class Prepared:
+    train: pd.DataFrame
+    test: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def load_source(data: DataConfig, root: Path) -> tuple[pd.DataFrame, TableSpec | None]:
+    """The raw frame for ``data`` and its declared contract (None when undeclared)."""
+    if isinstance(data, SyntheticData):
+        from mergeml.data.synthetic import generate_transactions, transactions_spec
+
+        frame = generate_transactions(
+            data.n_rows,
+            seed=data.seed,
+            positive_rate=data.positive_rate,
+            n_noise_features=data.n_noise_features,
+            drift=data.drift,
+        )
+        return frame, transactions_spec(data.n_noise_features)
+    if isinstance(data, BreastCancerData | DiabetesData):
+        from mergeml.data import sources
+
+        loader = (
+            sources.load_breast_cancer_frame
+            if isinstance(data, BreastCancerData)
+            else sources.load_diabetes_frame
+        )
+        return loader(), None
+    if isinstance(data, FileData):
+        from mergeml.data.sources import read_table
+
+        frame = read_table(root / data.path, fmt=data.format)
+        spec = TableSpec(columns=columns_from_mapping(data.columns)) if data.columns else None
+        return frame, spec
+    raise DataError(f"unsupported data source {data!r}")  # pragma: no cover - schema forbids
+
+
+def summarise(train: pd.DataFrame, test: pd.DataFrame, *, target: str, task: str) -> dict:
+    """Rows, feature counts and class balance (or target spread) for the reports."""
+    features = [c for c in train.columns if c != target]
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(train[c])]
+    summary: dict[str, Any] = {
+        "task": task,
+        "target": target,
+        "rows": {"train": len(train), "test": len(test)},
+        "features": {"numeric": len(numeric), "categorical": len(features) - len(numeric)},
+    }
+    if task == "classification":
+        summary["class_balance"] = {
+            name: {str(k): int(v) for k, v in part[target].value_counts().sort_index().items()}
+            for name, part in (("train", train), ("test", test))
+        }
+    else:
+        summary["target_mean"] = {
+            name: round(float(part[target].mean()), 6)
+            for name, part in (("train", train), ("test", test))
+        }
+    return summary
+
+
+def load_and_validate(params: PrepareParams, root: Path) -> tuple[pd.DataFrame, bool]:
+    """The validated source frame, and whether the split will be stratified."""
+    data = params.data
+    frame, spec = load_source(data, root)
+    stratify = params.split.stratify and data.task == "classification"
+    validate_table(
+        frame,
+        target=data.target,
+        task=data.task,
+        spec=spec,
+        min_class_members=2 if stratify else 1,
+    )
+    return frame, stratify
+
+
+def prepare(params: PrepareParams, root: Path) -> Prepared:
+    """Load, validate, split and check; raise DataError before anything is written."""
+    data = params.data
+    frame, stratify = load_and_validate(params, root)
+    train, test = split_frame(
+        frame,
+        target=data.target,
+        test_size=params.split.test_size,
+        stratify=stratify,
+        seed=params.seed,
+    )
+    check_no_overlap(train, test)
+    summary = summarise(train, test, target=data.target, task=data.task)
+    summary["source"] = data.source
+    return Prepared(train, test, summary)

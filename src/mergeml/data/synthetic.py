@@ -1,0 +1,220 @@
+"""Deterministic, fraud-like card transactions for tests, demos and benchmarks.
+
+Labels come from a latent logistic model: ``is_fraud = 1`` for the rows whose
+``risk + logistic noise`` is largest, exactly ``round(n_rows * positive_rate)`` of them
+(at least one, and at least one negative, when ``n_rows >= 2``). Thresholding a latent
+logistic variable at its quantile is the same as a logistic model whose intercept is
+calibrated on the sample, so the realised positive rate matches the request.
+
+``drift=True`` changes the feature distributions (larger amounts and distances, more
+online and cross-border traffic, newer accounts) while keeping the same risk function and
+positive rate, for drift-monitoring work.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from mergeml.data.spec import ColumnSpec, TableSpec
+from mergeml.errors import DataError
+
+log = logging.getLogger(__name__)
+
+TARGET = "is_fraud"
+
+MERCHANT_CATEGORIES: tuple[str, ...] = (
+    "grocery",
+    "restaurant",
+    "fuel",
+    "online_retail",
+    "travel",
+    "electronics",
+    "entertainment",
+    "gambling",
+)
+CHANNELS: tuple[str, ...] = ("in_store", "online", "mobile_app", "phone")
+COUNTRIES: tuple[str, ...] = ("US", "CA", "MX", "GB", "DE", "FR", "BR", "IN", "other")
+HOME_COUNTRY = "US"
+
+NUMERIC_FEATURES: tuple[str, ...] = (
+    "amount",
+    "hour_of_day",
+    "distance_from_home_km",
+    "account_age_days",
+    "txn_count_24h",
+    "merchant_risk_score",
+    "amount_to_avg_ratio",
+)
+CATEGORICAL_FEATURES: tuple[str, ...] = ("merchant_category", "channel", "country")
+
+# Risk offsets per label, in the order of the category tuples above.
+_MERCHANT_RISK = np.array([-0.6, -0.4, -0.2, 0.4, 0.5, 0.7, 0.0, 0.9])
+_CHANNEL_RISK = np.array([-0.7, 0.4, 0.2, 0.5])
+_CROSS_BORDER_RISK = 0.8
+# Multiplies the risk score before the unit logistic noise: sets how learnable labels are.
+_SIGNAL_STRENGTH = 1.4
+
+_MERCHANT_MIX = np.array([0.30, 0.20, 0.12, 0.14, 0.06, 0.06, 0.09, 0.03])
+_CHANNEL_MIX = {False: np.array([0.55, 0.25, 0.15, 0.05]), True: np.array([0.30, 0.40, 0.25, 0.05])}
+_COUNTRY_MIX = {
+    False: np.array([0.82, 0.04, 0.03, 0.03, 0.02, 0.02, 0.01, 0.01, 0.02]),
+    True: np.array([0.62, 0.05, 0.05, 0.06, 0.04, 0.04, 0.04, 0.04, 0.06]),
+}
+
+
+def noise_feature_names(n_noise_features: int) -> tuple[str, ...]:
+    """Names of the pure-noise float columns: ``noise_000``, ``noise_001``, ..."""
+    return tuple(f"noise_{i:03d}" for i in range(n_noise_features))
+
+
+def transactions_spec(n_noise_features: int) -> TableSpec:
+    """The table contract that :func:`generate_transactions` satisfies."""
+    _check_noise_features(n_noise_features)
+    columns = (
+        ColumnSpec("amount", "float", min=0.0),
+        ColumnSpec("hour_of_day", "float", min=0.0, max=24.0),
+        ColumnSpec("distance_from_home_km", "float", min=0.0),
+        ColumnSpec("account_age_days", "float", min=0.0),
+        ColumnSpec("txn_count_24h", "float", min=0.0),
+        ColumnSpec("merchant_risk_score", "float", min=0.0, max=1.0),
+        ColumnSpec("amount_to_avg_ratio", "float", min=0.0),
+        ColumnSpec("merchant_category", "category", categories=MERCHANT_CATEGORIES),
+        ColumnSpec("channel", "category", categories=CHANNELS),
+        ColumnSpec("country", "category", categories=COUNTRIES),
+        *(ColumnSpec(name, "float") for name in noise_feature_names(n_noise_features)),
+        ColumnSpec(TARGET, "int", min=0, max=1),
+    )
+    return TableSpec(columns=columns, strict=True)
+
+
+def generate_transactions(
+    n_rows: int,
+    *,
+    seed: int,
+    positive_rate: float = 0.02,
+    n_noise_features: int = 0,
+    drift: bool = False,
+) -> pd.DataFrame:
+    """Generate ``n_rows`` transactions; the same arguments always give an identical frame.
+
+    Columns are drawn one at a time from ``np.random.default_rng(seed)``; informative
+    columns and the label are drawn before the noise columns, so ``n_noise_features`` does
+    not change them.
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
+        raise DataError(f"n_rows must be an integer >= 1, got {n_rows!r}")
+    if not 0.0 < positive_rate < 0.5:
+        raise DataError(f"positive_rate must be in (0, 0.5), got {positive_rate!r}")
+    _check_noise_features(n_noise_features)
+
+    rng = np.random.default_rng(seed)
+    n = n_rows
+    cols: dict[str, np.ndarray | pd.Categorical] = {}
+
+    merchant = rng.choice(len(MERCHANT_CATEGORIES), size=n, p=_MERCHANT_MIX).astype(np.int8)
+    channel = rng.choice(len(CHANNELS), size=n, p=_CHANNEL_MIX[drift]).astype(np.int8)
+    country = rng.choice(len(COUNTRIES), size=n, p=_COUNTRY_MIX[drift]).astype(np.int8)
+    card_not_present = channel != CHANNELS.index("in_store")
+
+    risk = _MERCHANT_RISK[merchant]
+    risk += _CHANNEL_RISK[channel]
+    risk += _CROSS_BORDER_RISK * (country != COUNTRIES.index(HOME_COUNTRY))
+
+    log_amount = rng.normal(4.0 if drift else 3.6, 1.0 if drift else 0.9, size=n)
+    cols["amount"] = np.exp(log_amount)
+    z = log_amount - 3.6
+    z /= 0.9
+    risk += 0.7 * z
+    np.maximum(z, 0.0, out=z)
+    z *= card_not_present
+    risk += 0.6 * z
+    del log_amount, z
+
+    hour = rng.normal(14.0, 4.5, size=n)
+    np.mod(hour, 24.0, out=hour)
+    risk += 1.2 * (hour < 5.0)
+    cols["hour_of_day"] = hour
+
+    log_distance = rng.normal(2.0 if drift else 1.5, 1.2, size=n)
+    cols["distance_from_home_km"] = np.exp(log_distance)
+    log_distance -= 1.5
+    log_distance *= 0.6 / 1.2
+    risk += log_distance
+    del log_distance
+
+    age = rng.gamma(2.0, 250.0 if drift else 400.0, size=n)
+    risk += 1.5 * np.exp(-age / 45.0)
+    cols["account_age_days"] = age
+
+    count = rng.poisson(4.0 if drift else 3.0, size=n).astype(np.float64)
+    risk += 0.3 * np.minimum(count, 12.0)
+    cols["txn_count_24h"] = count
+
+    score = rng.beta(2.0, 6.0, size=n)
+    score += 0.05 * (merchant == MERCHANT_CATEGORIES.index("gambling"))
+    np.clip(score, 0.0, 1.0, out=score)
+    risk += 3.0 * score
+    cols["merchant_risk_score"] = score
+
+    log_ratio = rng.normal(0.0, 0.5, size=n)
+    cols["amount_to_avg_ratio"] = np.exp(log_ratio)
+    risk += 1.6 * log_ratio
+    del log_ratio
+
+    cols["merchant_category"] = _categorical(merchant, MERCHANT_CATEGORIES)
+    cols["channel"] = _categorical(channel, CHANNELS)
+    cols["country"] = _categorical(country, COUNTRIES)
+    del merchant, channel, country, card_not_present
+
+    risk *= _SIGNAL_STRENGTH
+    risk += rng.logistic(size=n)
+    label = _top_k_mask(risk, _n_positive(n, positive_rate)).astype(np.int64)
+    del risk
+
+    for name in noise_feature_names(n_noise_features):
+        cols[name] = rng.standard_normal(size=n)
+    cols[TARGET] = label
+
+    frame = pd.DataFrame(cols, copy=False)
+    log.debug(
+        "generated %d transactions (seed=%d, drift=%s, %d noise features, %d positives)",
+        n,
+        seed,
+        drift,
+        n_noise_features,
+        int(label.sum()),
+    )
+    return frame
+
+
+def _check_noise_features(n_noise_features: int) -> None:
+    if (
+        isinstance(n_noise_features, bool)
+        or not isinstance(n_noise_features, int)
+        or n_noise_features < 0
+    ):
+        raise DataError(f"n_noise_features must be an integer >= 0, got {n_noise_features!r}")
+
+
+def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
+    """A categorical with a fixed category list, whatever codes occur."""
+    return pd.Categorical.from_codes(codes, categories=list(categories))
+
+
+def _n_positive(n_rows: int, positive_rate: float) -> int:
+    """Positives to draw: the rounded expectation, keeping both classes when possible."""
+    k = round(n_rows * positive_rate)
+    if n_rows >= 2:
+        k = min(max(k, 1), n_rows - 1)
+    return k
+
+
+def _top_k_mask(values: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the ``k`` largest values (ties broken by position, deterministically)."""
+    mask = np.zeros(values.shape[0], dtype=bool)
+    if k > 0:
+        mask[np.argpartition(values, values.shape[0] - k)[-k:]] = True
+    return mask

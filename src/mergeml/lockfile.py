@@ -1,0 +1,49 @@
+"""Read output hashes from a DVC ``dvc.lock`` file."""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mergeml.errors import ModelFileError
+
+
+def normalise_out_path(path: str) -> str:
+    """A DVC output path in one spelling: forward slashes, no ``./`` or ``a/../``."""
+    return posixpath.normpath(path.replace("\\", "/"))
+
+
+def _read_lock(lock_path: Path) -> dict[str, Any]:
+    """Parse ``lock_path`` into its ``stages`` mapping."""
+    try:
+        text = lock_path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"lock file not found: {lock_path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"cannot read lock file {lock_path}: {exc}") from exc
+    try:
+        lock = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        reason = " ".join(str(exc).split())
+        raise ModelFileError(f"cannot parse lock file {lock_path}: {reason}") from exc
+    stages = lock.get("stages") if isinstance(lock, dict) else None
+    if not isinstance(stages, dict):
+        raise ModelFileError(f"{lock_path} is not a dvc.lock file (no 'stages' mapping)")
+    return stages
+
+
+def output_md5(lock_path: Path, out_path: str) -> str | None:
+    """The md5 that ``lock_path`` records for output ``out_path``, or None if absent."""
+    wanted = normalise_out_path(out_path)
+    for stage in _read_lock(lock_path).values():
+        outs = stage.get("outs") if isinstance(stage, dict) else None
+        for out in outs if isinstance(outs, list) else []:
+            if not isinstance(out, dict) or not isinstance(out.get("path"), str):
+                continue
+            if normalise_out_path(out["path"]) == wanted:
+                md5 = out.get("md5")
+                return md5 if isinstance(md5, str) else None
+    return None
