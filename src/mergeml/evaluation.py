@@ -8,7 +8,6 @@ computed (for example ROC AUC on a test set with one class) raises a
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import warnings
@@ -297,57 +296,6 @@ def regression_metrics(
 
 
 # --- stable JSON ------------------------------------------------------------------------------
-
-
-def round_floats(obj: Any, digits: int = 6) -> Any:
-    """Return ``obj`` with every float rounded to ``digits`` and numpy scalars made plain.
-
-    Dicts keep their keys, tuples and arrays become lists, ``-0.0`` becomes ``0.0``
-    and non-finite floats are left as they are (``dumps_json`` refuses them).
-    """
-    if isinstance(obj, dict):
-        return {key: round_floats(value, digits) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [round_floats(value, digits) for value in obj]
-    if isinstance(obj, np.ndarray):
-        return round_floats(obj.tolist(), digits)
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return round(value, digits) + 0.0 if math.isfinite(value) else value
-    return obj
-
-
-def _non_finite_path(obj: Any, path: str = "$") -> str | None:
-    """Return a JSONPath-like location of the first NaN or infinity in ``obj``."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return path
-    if isinstance(obj, dict):
-        children: Any = ((f"{path}.{key}", value) for key, value in obj.items())
-    elif isinstance(obj, list):
-        children = ((f"{path}[{index}]", value) for index, value in enumerate(obj))
-    else:
-        return None
-    for child_path, value in children:
-        found = _non_finite_path(value, child_path)
-        if found is not None:
-            return found
-    return None
-
-
-def dumps_json(obj: Any, *, digits: int = 6) -> str:
-    """Serialise ``obj`` byte-stably: rounded floats, sorted keys, indent 2, final newline.
-
-    NaN and infinity are refused with an error naming where they are.
-    """
-    rounded = round_floats(obj, digits)
-    where = _non_finite_path(rounded)
-    if where is not None:
-        raise MergemlError(f"refusing to write a NaN or infinite value at {where}")
-    return json.dumps(rounded, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 # --- plot tables ------------------------------------------------------------------------------

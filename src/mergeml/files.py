@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mergeml.errors import MergemlError
 
 
 @contextlib.contextmanager
@@ -34,19 +41,52 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def round_floats(obj: object, digits: int = 6) -> object:
-    """Round every float in a JSON-like structure, so outputs are byte-stable."""
-    if isinstance(obj, float):
-        return round(obj, digits)
+def round_floats(obj: Any, digits: int = 6) -> Any:
+    """Return ``obj`` with every float rounded to ``digits`` and numpy scalars made plain.
+
+    Dicts keep their keys, tuples and arrays become lists, ``-0.0`` becomes ``0.0``
+    and non-finite floats are left as they are (``dumps_json`` refuses them).
+    """
     if isinstance(obj, dict):
-        return {k: round_floats(v, digits) for k, v in obj.items()}
+        return {key: round_floats(value, digits) for key, value in obj.items()}
     if isinstance(obj, list | tuple):
-        return [round_floats(v, digits) for v in obj]
+        return [round_floats(value, digits) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return round_floats(obj.tolist(), digits)
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return round(value, digits) + 0.0 if math.isfinite(value) else value
     return obj
 
 
-def dumps_json(obj: object, digits: int = 6) -> str:
-    """Stable JSON text: rounded floats, indent 2, trailing newline; NaN/inf refused."""
-    import json
+def _non_finite_path(obj: Any, path: str = "$") -> str | None:
+    """Return a JSONPath-like location of the first NaN or infinity in ``obj``."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return path
+    if isinstance(obj, dict):
+        children: Any = ((f"{path}.{key}", value) for key, value in obj.items())
+    elif isinstance(obj, list):
+        children = ((f"{path}[{index}]", value) for index, value in enumerate(obj))
+    else:
+        return None
+    for child_path, value in children:
+        found = _non_finite_path(value, child_path)
+        if found is not None:
+            return found
+    return None
 
-    return json.dumps(round_floats(obj, digits), indent=2, allow_nan=False) + "\n"
+
+def dumps_json(obj: Any, *, digits: int = 6) -> str:
+    """Serialise ``obj`` byte-stably: rounded floats, sorted keys, indent 2, final newline.
+
+    NaN and infinity are refused with an error naming where they are.
+    """
+    rounded = round_floats(obj, digits)
+    where = _non_finite_path(rounded)
+    if where is not None:
+        raise MergemlError(f"refusing to write a NaN or infinite value at {where}")
+    return json.dumps(rounded, indent=2, sort_keys=True, allow_nan=False) + "\n"

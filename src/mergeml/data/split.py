@@ -83,7 +83,8 @@ def check_no_overlap(train: pd.DataFrame, test: pd.DataFrame) -> None:
     overlap = int(test_hashes.isin(train_hashes).sum())
     if overlap:
         raise DataError(
-            f"train/test overlap: {overlap} of {len(test)} test rows are identical to a train row (remove duplicate rows before splitting)"
+            f"train/test overlap: {overlap} of {len(test)} test rows are identical to a train "
+            "row (remove duplicate rows before splitting)"
         )
 
 

@@ -152,7 +152,10 @@ def _checks(col: ColumnSpec) -> list[pa.Check]:
         checks.append(pa.Check(guarded(lambda s: _in_bound(s, high, np.greater)), name=_MAX))
     if col.categories is not None:
         allowed = list(col.categories)
-        checks.append(pa.Check(guarded(lambda s: s.isin(allowed)), name=_IN_CATEGORIES))
+        # Runs on any label column, so unknown labels show up even next to a dtype problem.
+        checks.append(
+            pa.Check(lambda s: s.isin(allowed) if _is_labels(s) else True, name=_IN_CATEGORIES)
+        )
         if col.dtype == "category":
             checks.append(
                 pa.Check(
@@ -245,6 +248,10 @@ def _is_str(s: pd.Series) -> bool:
             return bool(s.dropna().map(type).eq(str).all())
         return True
     return False
+
+
+def _is_labels(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype) or _is_str(s)
 
 
 _DTYPE_TESTS: dict[str, Callable[[pd.Series], bool]] = {

@@ -1,0 +1,5 @@
+"""`python -m mergeml` runs the CLI."""
+
+from mergeml.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""Shared fixtures: an isolated environment, real git repos and real DVC projects."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = str(Path(sys.executable).parent)
+
+# Isolate every test process from the developer's machine: identity, HOME, DVC state.
+_STATE = Path(tempfile.mkdtemp(prefix="mergeml-tests-"))
+(_STATE / "home").mkdir()
+(_STATE / "gitconfig").write_text(
+    "[user]\n\tname = Test User\n\temail = test@example.com\n"
+    "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+)
+os.environ.update(
+    {
+        "HOME": str(_STATE / "home"),
+        "GIT_CONFIG_GLOBAL": str(_STATE / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(_STATE / "dvc-site-cache"),
+        "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
+    }
+)
+for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+    os.environ.pop(var, None)
+
+# What a project needs to run the pipeline; generated files are left out on purpose.
+PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore")
+TINY = {
+    "params/data/synthetic.yaml": ("n_rows: 50000", "n_rows: 3000"),
+    "params/model/hist_gradient_boosting.yaml": ("max_iter: 200", "max_iter: 20"),
+}
+
+
+def run(
+    args: Sequence[str], cwd: Path, *, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on unexpected failure show its output in the assertion."""
+    proc = subprocess.run(
+        list(args), cwd=cwd, text=True, capture_output=True, check=False,
+        env={**os.environ, **(env or {})},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    return run(["git", *args], cwd, check=check).stdout.strip()
+
+
+def dvc(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "dvc", *args], cwd, check=check)
+
+
+def mergeml(cwd: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "mergeml", *args], cwd, check=check)
+
+
+def make_project(dest: Path, *, tiny: bool = True) -> Path:
+    """A fresh git + DVC project holding this repository's pipeline (no outputs yet)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    if tiny:
+        for rel, (old, new) in TINY.items():
+            path = dest / rel
+            text = path.read_text()
+            assert old in text, f"{rel} no longer holds {old!r}"
+            path.write_text(text.replace(old, new))
+    git(dest, "init", "-q", "-b", "main")
+    dvc(dest, "init", "-q")
+    shutil.copy2(ROOT / ".dvc" / "config", dest / ".dvc" / "config")
+    shutil.copy2(ROOT / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "project")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny project after one real `dvc repro`, committed and pushed to its local remote.
+
+    Tests copy it (see `project`) rather than change it.
+    """
+    path = make_project(tmp_path_factory.mktemp("template") / "repo")
+    dvc(path, "repro")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "repro")
+    return path
+
+
+@pytest.fixture
+def project(built_project: Path, tmp_path: Path) -> Path:
+    """A private copy of the built project (git history, DVC cache and outputs)."""
+    dest = tmp_path / "repo"
+    shutil.copytree(built_project, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture
+def fresh_project(tmp_path: Path) -> Path:
+    """A tiny project with no outputs yet."""
+    return make_project(tmp_path / "fresh")
+
+
+@pytest.fixture
+def chdir(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    def _chdir(path: Path) -> None:
+        monkeypatch.chdir(path)
+
+    yield _chdir
