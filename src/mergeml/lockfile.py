@@ -25,7 +25,9 @@ def _read_lock(lock_path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"cannot read lock file {lock_path}: {exc}") from exc
     try:
-        lock = yaml.safe_load(text)
+        # BaseLoader builds only str/list/dict (no Python objects) and keeps every scalar a
+        # string, so an all-digit md5 stays a hash instead of becoming an int.
+        lock = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ModelFileError(f"cannot parse lock file {lock_path}: {reason}") from exc

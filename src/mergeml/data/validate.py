@@ -58,7 +58,7 @@ def validate_table(
     elif len(df):
         problems.extend(target_problems(df[target], task=task, min_class_members=min_class_members))
     if spec is None:
-        problems.extend(_infinite_feature_problems(df.drop(columns=[target], errors="ignore")))
+        problems.extend(_infinite_feature_problems(df, skip=target))
     else:
         # Target nulls, non-finite values and absence are already reported above, by name.
         covered = {"column_in_dataframe", "not_nullable", _FINITE}
@@ -213,11 +213,11 @@ def _describe(check: str, n: int, col: ColumnSpec | None, s: pd.Series | None) -
     return f"{values} failed check {check!r}"
 
 
-def _infinite_feature_problems(features: pd.DataFrame) -> list[str]:
+def _infinite_feature_problems(df: pd.DataFrame, *, skip: str) -> list[str]:
     """Without a spec: float features must not hold +/-inf (NaN is left to the model)."""
     problems = []
-    for name, s in features.items():
-        if pd.api.types.is_float_dtype(s.dtype):
+    for name, s in df.items():
+        if name != skip and pd.api.types.is_float_dtype(s.dtype):
             n_inf = int(np.isinf(_as_float(s)).sum())
             if n_inf:
                 problems.append(f"column {name!r}: {_count(n_inf, 'non-finite value')}")

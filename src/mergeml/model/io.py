@@ -249,6 +249,8 @@ def _read_bytes(path: Path) -> bytes:
 
 def _check_skops_zip(path: Path, data: bytes) -> None:
     """Refuse anything but an intact zip holding ``schema.json``."""
+    if not data:
+        raise ModelFileError(f"{path} is empty, not a skops file")
     if not data.startswith(_ZIP_MAGIC):
         raise ModelFileError(
             f"{path} is not a skops file (no zip header); "
