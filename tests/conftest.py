@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ _STATE = Path(tempfile.mkdtemp(prefix="mergeml-tests-"))
 (_STATE / "home").mkdir()
 (_STATE / "gitconfig").write_text(
     "[user]\n\tname = Test User\n\temail = test@example.com\n"
-    "[init]\n\tdefaultBranch = main\n[protocol \"file\"]\n\tallow = always\n"
+    '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
 )
 os.environ.update(
     {
@@ -48,7 +48,11 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; on unexpected failure show its output in the assertion."""
     proc = subprocess.run(
-        list(args), cwd=cwd, text=True, capture_output=True, check=False,
+        list(args),
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        check=False,
         env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
@@ -119,11 +123,3 @@ def project(built_project: Path, tmp_path: Path) -> Path:
 def fresh_project(tmp_path: Path) -> Path:
     """A tiny project with no outputs yet."""
     return make_project(tmp_path / "fresh")
-
-
-@pytest.fixture
-def chdir(monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    def _chdir(path: Path) -> None:
-        monkeypatch.chdir(path)
-
-    yield _chdir

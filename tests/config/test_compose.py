@@ -49,7 +49,9 @@ def test_every_config_option_composes_and_instantiates(
     data: str, model: str, preprocess: str
 ) -> None:
     extra = DATA_TASKS[data][1]
-    composed = compose_params(PARAMS, [f"data={data}", f"model={model}", f"preprocess={preprocess}", *extra])
+    composed = compose_params(
+        PARAMS, [f"data={data}", f"model={model}", f"preprocess={preprocess}", *extra]
+    )
     params = parse_params(composed)
     pipeline = build_pipeline(
         params.model,
@@ -68,7 +70,7 @@ def test_every_experiment_preset_composes(preset: str) -> None:
 
 
 def test_regression_data_with_a_classifier_is_refused() -> None:
-    with pytest.raises(ConfigError, match="not a classifier|not a regressor"):
+    with pytest.raises(ConfigError, match=r"not a classifier|not a regressor"):
         compose_params(PARAMS, ["data=diabetes"])
 
 

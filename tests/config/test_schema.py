@@ -40,7 +40,9 @@ def with_change(path: str, value: object) -> dict:
         ("surprise", 1, r"unknown key 'surprise'"),
     ],
 )
-def test_wrong_types_and_unknown_keys_name_the_key_path(path: str, value: object, pattern: str) -> None:
+def test_wrong_types_and_unknown_keys_name_the_key_path(
+    path: str, value: object, pattern: str
+) -> None:
     with pytest.raises(ConfigError, match=pattern):
         parse_params(with_change(path, value))
 
@@ -59,9 +61,7 @@ def test_stage_views_hold_only_declared_keys() -> None:
     assert set(got["data"]) == {"task", "target"}
 
 
-@pytest.mark.parametrize(
-    ("stage", "schema"), [("prepare", PrepareParams), ("train", TrainParams)]
-)
+@pytest.mark.parametrize(("stage", "schema"), [("prepare", PrepareParams), ("train", TrainParams)])
 def test_each_stage_schema_matches_its_declaration(stage: str, schema: type) -> None:
     keys = declared_keys(ROOT / "dvc.yaml", stage)
     params = parse_section(schema, view(BASE, keys, where="x"), where="x")

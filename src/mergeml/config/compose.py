@@ -109,7 +109,7 @@ def _hydra_compose(params_dir: Path, overrides: Sequence[str]) -> dict[str, Any]
         where = f" at '{exc.full_key}'" if getattr(exc, "full_key", None) else ""
         raise ConfigError(f"invalid parameters{where}: {exc.msg or exc}") from exc
     assert isinstance(data, dict)
-    return data
+    return {str(k): v for k, v in data.items()}
 
 
 def _hydra_message(exc: Exception) -> str:

@@ -55,9 +55,28 @@ def load_source(data: DataConfig, root: Path) -> tuple[pd.DataFrame, TableSpec |
         from mergeml.data.sources import read_table
 
         frame = read_table(root / data.path, fmt=data.format)
-        spec = TableSpec(columns=columns_from_mapping(data.columns)) if data.columns else None
-        return frame, spec
+        if not data.columns:
+            return frame, None
+        spec = TableSpec(columns=columns_from_mapping(data.columns))
+        return as_declared_categories(frame, spec), spec
     raise DataError(f"unsupported data source {data!r}")  # pragma: no cover - schema forbids
+
+
+def as_declared_categories(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Text columns declared `category` become categoricals (CSV has no such type).
+
+    Categories are the observed values, so a value outside the declared list is still
+    reported by validation rather than silently turned into a missing value.
+    """
+    columns = {
+        c.name: frame[c.name].astype("category")
+        for c in spec.columns
+        if c.dtype == "category"
+        and c.name in frame.columns
+        and not isinstance(frame[c.name].dtype, pd.CategoricalDtype)
+        and not pd.api.types.is_numeric_dtype(frame[c.name])
+    }
+    return frame.assign(**columns) if columns else frame
 
 
 def summarise(train: pd.DataFrame, test: pd.DataFrame, *, target: str, task: str) -> dict:
