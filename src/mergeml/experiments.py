@@ -145,22 +145,34 @@ def run_queued(
     poll: float = 2.0,
     runner: Runner = dvc,
 ) -> list[str]:
-    """Queue every experiment, start ``jobs`` workers, and poll until done or ``timeout``."""
+    """Queue every experiment, start ``jobs`` workers, and poll until done or ``timeout``.
+
+    Only the tasks queued by this call are waited for and reported: entries left in DVC's
+    queue by earlier runs (failed, or still queued) are not this run's results.
+    """
+    before = {task for task, _, _ in queue_status(runner)}
+
+    def ours() -> list[tuple[str, str, str]]:
+        return [row for row in queue_status(runner) if row[0] not in before]
+
     for exp in experiments:
         args = ["exp", "run", "--queue"] + [a for s in exp.set_params for a in ("-S", s)]
         if runner(args).returncode != 0:
+            queued = [task for task, _, _ in ours()]
+            if queued:
+                runner(["queue", "remove", *queued])
             raise PipelineError(f"could not queue experiment {' '.join(exp.overrides)}")
     if runner(["queue", "start", "--jobs", str(jobs)]).returncode != 0:
         raise PipelineError("`dvc queue start` failed")
     deadline = time.monotonic() + timeout
     while True:
-        status = queue_status(runner)
-        pending = [s for s in status if s[1] in {"Queued", "Running"}]
+        status = ours()
+        pending = [task for task, _, state in status if state in PENDING]
         if not pending:
             runner(["queue", "stop"])
-            return [name for name, state in status if state == "Failed"]
+            return [name for _, name, state in status if state not in PENDING | {"Success"}]
         if time.monotonic() > deadline:
-            runner(["queue", "kill", *[name for name, _ in pending]])
+            runner(["queue", "kill", *pending])
             runner(["queue", "stop", "--kill"])
             raise PipelineError(
                 f"{len(pending)} queued experiment(s) did not finish within {timeout:.0f} s;"
@@ -169,12 +181,24 @@ def run_queued(
         time.sleep(poll)
 
 
-def queue_status(runner: Runner = dvc) -> list[tuple[str, str]]:
-    """(name or task id, status) for every experiment DVC's queue knows about."""
+PENDING = frozenset({"Queued", "Running"})
+STATES = PENDING | {"Success", "Failed", "Unknown"}
+
+
+def queue_status(runner: Runner = dvc) -> list[tuple[str, str, str]]:
+    """(task id, name or task id, status) for every task DVC's queue knows about.
+
+    Parses `dvc queue status`; its columns are Task, Name (may be empty), Created
+    ("-", "02:44 PM" or "Nov 21, 2026") and Status, so the row is read from the right.
+    """
     proc = runner(["queue", "status"], capture=True)
     rows = []
     for line in (proc.stdout or "").splitlines()[1:]:
         cells = line.split()
-        if len(cells) >= 4 and cells[-1] in {"Queued", "Running", "Success", "Failed"}:
-            rows.append((cells[1] if cells[1] != "None" else cells[0], cells[-1]))
+        if len(cells) < 3 or cells[-1] not in STATES:
+            continue
+        created = 1 if cells[-2] == "-" else 2 if cells[-2] in {"AM", "PM"} else 3
+        rest = cells[: -1 - created]
+        if rest:
+            rows.append((rest[0], rest[1] if len(rest) > 1 else rest[0], cells[-1]))
     return rows

@@ -333,9 +333,9 @@ def _check_sklearn_version(path: Path, data: bytes) -> None:
 def load_model(path: Path, *, expected_md5: str | None = None) -> Any:
     """Load a model saved by :func:`save_model`, after checking it is safe to construct."""
     data = _read_bytes(path)
-    _check_skops_zip(path, data)
-    if expected_md5 is not None:
+    if expected_md5 is not None:  # first: a file dvc.lock does not vouch for is never parsed
         _check_md5(path, data, expected_md5)
+    _check_skops_zip(path, data)
     _check_trusted(path, data)
     _check_sklearn_version(path, data)
     try:

@@ -1,0 +1,485 @@
+"""Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
+
+    python benchmarks/run.py [--quick] [--only full|noop|scale] [--keep]
+
+Every number is a ratio against a baseline measured in the same run on the same machine.
+Progress goes to stderr; the table, the per-stage profiles and the final
+``N passed, M failed`` line go to stdout; the results go to benchmarks/results/latest.json.
+The exit code is 0 whatever the ratios; it is non-zero only when the harness breaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+PYTHON = sys.executable
+PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore")
+STAGES = ("compose", "prepare", "train", "evaluate")
+MB = 1024 * 1024
+SCALE_ROWS, SCALE_NOISE = 1_000_000, 20
+SCALE_EDITS = {
+    "params/data/synthetic.yaml": (
+        ("n_rows: 50000", f"n_rows: {SCALE_ROWS}"),
+        ("n_noise_features: 0", f"n_noise_features: {SCALE_NOISE}"),
+    )
+}
+Edits = dict[str, tuple[tuple[str, str], ...]]
+PROFILE_COLUMNS = (
+    ("wall s", "seconds", ".2f"),
+    ("import s", "import_seconds", ".2f"),
+    ("work s", "work_seconds", ".2f"),
+    ("peak MB", "peak_rss_mb", ".0f"),
+    ("import MB", "import_rss_mb", ".0f"),
+)
+
+# One interpreter doing what the four stages do, on the same params and data.
+BARE_SCRIPT = """\
+from pathlib import Path
+
+from mergeml.config.compose import compose_params, dump_params
+from mergeml.config.schema import (
+    EvaluateParams, MetricNames, PrepareParams, TargetSpec, TrainParams, parse_params,
+)
+from mergeml.data.prepare import prepare
+from mergeml.evaluation import evaluate_classifier
+from mergeml.files import dumps_json, write_text_atomic
+from mergeml.model.io import save_model
+from mergeml.model.train import split_xy, train_model
+
+data = compose_params(Path("params"))
+write_text_atomic(Path("params.yaml"), dump_params(data))
+p = parse_params(data)
+target = TargetSpec(task=p.data.task, target=p.data.target)
+prepared = prepare(PrepareParams(seed=p.seed, data=p.data, split=p.split), Path())
+Path("data/prepared").mkdir(parents=True, exist_ok=True)
+for name, frame in (("train", prepared.train), ("test", prepared.test)):
+    frame.to_parquet(f"data/prepared/{name}.parquet", index=False)
+write_text_atomic(Path("reports/data.json"), dumps_json(prepared.summary))
+model = train_model(
+    prepared.train, TrainParams(data=target, preprocess=p.preprocess, model=p.model)
+)
+save_model(model, Path("models/model.skops"))
+ep = EvaluateParams(
+    data=target,
+    evaluate=MetricNames(
+        classification_metrics=p.evaluate.classification_metrics,
+        regression_metrics=p.evaluate.regression_metrics,
+    ),
+)
+features, truth = split_xy(prepared.test, ep.data.target)
+result = evaluate_classifier(
+    model, features, truth.to_numpy(), names=ep.evaluate.classification_metrics
+)
+write_text_atomic(Path("reports/metrics.json"), dumps_json(result.metrics))
+for name, rows in result.plots.items():
+    write_text_atomic(Path(f"reports/plots/{name}.json"), dumps_json(rows))
+"""
+
+# Runs a stage script unchanged and records the modules it loaded, in load order.
+STAGE_WRAPPER = """\
+import atexit, json, runpy, sys
+from pathlib import Path
+
+out, script = sys.argv[1], sys.argv[2]
+atexit.register(lambda: Path(out).write_text(json.dumps(list(sys.modules))))
+sys.argv = [script]
+sys.path[0] = str(Path(script).resolve().parent)
+runpy.run_path(script, run_name="__main__")
+"""
+
+# A bare interpreter that imports the same modules as a stage and does nothing else.
+IMPORT_ONLY = """\
+import importlib, json, sys
+
+for name in json.loads(open(sys.argv[1]).read()):
+    if name not in sys.modules and not name.startswith("__"):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+"""
+
+# Put first on PATH for `dvc repro` only: times each stage command inside the DVC run.
+PYTHON_SHIM = """\
+#!/bin/sh
+start=$(date +%s.%N)
+"$BENCH_REAL_PYTHON" "$@"
+rc=$?
+echo "$start $(date +%s.%N) $*" >> "$BENCH_STAGE_LOG"
+exit $rc
+"""
+
+FRAME_BYTES = """\
+from mergeml.data.synthetic import generate_transactions
+
+frame = generate_transactions({rows}, seed=42, n_noise_features={noise})
+print(frame.shape[1] - 1, int(frame.memory_usage(deep=True).sum()))
+"""
+
+
+def progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished child process: wall seconds and the peak RSS of its process tree."""
+
+    seconds: float
+    peak_rss_mb: float
+    stdout: str
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def run(
+    args: Sequence[str], cwd: Path, env: dict[str, str], *, stderr_to: Path | None = None
+) -> Run:
+    """Run ``args``; time it and read its peak RSS with wait4 (Linux: max over the tree)."""
+    out_path, err_path = cwd / ".bench.out", stderr_to or cwd / ".bench.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(args), cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = out_path.read_text(), err_path.read_text()
+    out_path.unlink()
+    if stderr_to is None:
+        err_path.unlink()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {proc.returncode} in {cwd}\n{stderr[-3000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024, stdout)
+
+
+def bench_env(tmp: Path) -> dict[str, str]:
+    bin_dir = str(Path(PYTHON).parent)
+    return {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(tmp / "dvc-site-cache"),
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    }
+
+
+def copy_project(dest: Path, edits: Edits) -> Path:
+    """The files a project needs (as tests/conftest.py::make_project copies them), edited."""
+    dest.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    for rel, pairs in edits.items():
+        text = (dest / rel).read_text()
+        for old, new in pairs:
+            if old not in text:
+                raise RuntimeError(f"{rel} no longer holds {old!r}")
+            text = text.replace(old, new)
+        (dest / rel).write_text(text)
+    return dest
+
+
+def make_project(dest: Path, edits: Edits, env: dict[str, str]) -> Path:
+    """A fresh git + DVC project with no outputs (tests/conftest.py::make_project)."""
+    copy_project(dest, edits)
+    for args in (("git", "init", "-q", "-b", "main"), (PYTHON, "-m", "dvc", "init", "-q")):
+        run(args, dest, env)
+    shutil.copy2(ROOT / ".dvc" / "config", dest / ".dvc" / "config")
+    shutil.copy2(ROOT / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
+    run(("git", "add", "-A"), dest, env)
+    run(("git", "commit", "-q", "-m", "project"), dest, env)
+    return dest
+
+
+@dataclass
+class Result:
+    name: str
+    baseline: float
+    mergeml: float
+    unit: str
+    target: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.mergeml / self.baseline
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio <= self.target
+
+
+class Bench:
+    def __init__(self, tmp: Path, reps: int) -> None:
+        self.tmp, self.reps, self.env = tmp, reps, bench_env(tmp)
+        self.bare = tmp / "bare.py"
+        self.bare.write_text(BARE_SCRIPT)
+        (tmp / "wrapper.py").write_text(STAGE_WRAPPER)
+        (tmp / "import_only.py").write_text(IMPORT_ONLY)
+        shim = tmp / "shim" / "python"
+        shim.parent.mkdir()
+        shim.write_text(PYTHON_SHIM)
+        shim.chmod(0o755)
+        self.count = 0
+
+    def dvc(self, project: Path, *args: str) -> Run:
+        """`dvc ARGS` with each stage command timed by the shim (a few ms per stage)."""
+        log = project / ".bench-stages"
+        env = {
+            **self.env,
+            "PATH": f"{self.tmp / 'shim'}{os.pathsep}{self.env['PATH']}",
+            "BENCH_REAL_PYTHON": PYTHON,
+            "BENCH_STAGE_LOG": str(log),
+        }
+        result = run((PYTHON, "-m", "dvc", *args), project, env)
+        stages: dict[str, float] = {}
+        if log.exists():
+            for line in log.read_text().splitlines():
+                start, end, script = line.split()[:3]
+                stages[Path(script).stem] = round(float(end) - float(start), 3)
+            log.unlink()
+        return Run(result.seconds, result.peak_rss_mb, result.stdout, stages)
+
+    def fresh(self, kind: str, edits: Edits, *, dvc: bool) -> Path:
+        self.count += 1
+        dest = self.tmp / f"{kind}-{self.count}"
+        return make_project(dest, edits, self.env) if dvc else copy_project(dest, edits)
+
+    def pipeline_vs_bare(self, label: str, edits: Edits, reps: int) -> tuple[Run, Run, Path]:
+        """Min of ``reps`` alternating runs of `dvc repro -f` and the bare script."""
+        best_dvc: Run | None = None
+        best_bare: Run | None = None
+        project = self.tmp
+        for rep in range(reps):
+            if rep:
+                shutil.rmtree(project)
+            project = self.fresh(label, edits, dvc=True)
+            progress(f"{label}: dvc repro -f ({rep + 1}/{reps})")
+            dvc = self.dvc(project, "repro", "-f")
+            progress(f"{label}:   {dvc.seconds:.2f} s; bare script ({rep + 1}/{reps})")
+            plain = self.fresh(f"{label}-bare", edits, dvc=False)
+            bare = run((PYTHON, str(self.bare)), plain, self.env)
+            progress(f"{label}:   {bare.seconds:.2f} s")
+            shutil.rmtree(plain)
+            best_dvc = dvc if best_dvc is None or dvc.seconds < best_dvc.seconds else best_dvc
+            best_bare = bare if best_bare is None or bare.seconds < best_bare.seconds else best_bare
+        assert best_dvc is not None
+        assert best_bare is not None
+        return best_dvc, best_bare, project
+
+    def profile(self, project: Path) -> list[dict[str, Any]]:
+        """Rerun each stage command alone: wall time and peak RSS, then the same for an
+        interpreter that only imports the modules the stage loaded (with -X importtime)."""
+        rows = []
+        startup = min(run((PYTHON, "-c", "pass"), project, self.env).seconds for _ in range(3))
+        for stage in STAGES:
+            progress(f"profile: stage {stage}")
+            modules = self.tmp / f"modules-{stage}.json"
+            script = f"pipelines/{stage}.py"
+            whole = run(
+                (PYTHON, str(self.tmp / "wrapper.py"), str(modules), script), project, self.env
+            )
+            log = self.tmp / f"importtime-{stage}.txt"
+            args = (PYTHON, "-X", "importtime", str(self.tmp / "import_only.py"), str(modules))
+            imports = run(args, project, self.env, stderr_to=log)
+            rows.append(
+                {
+                    "stage": stage,
+                    "seconds": round(whole.seconds, 3),
+                    "import_seconds": round(imports.seconds, 3),
+                    "work_seconds": round(whole.seconds - imports.seconds, 3),
+                    "peak_rss_mb": round(whole.peak_rss_mb, 1),
+                    "import_rss_mb": round(imports.peak_rss_mb, 1),
+                    "top_imports": top_imports(log.read_text()),
+                }
+            )
+        rows.append({"stage": "(python -c pass)", "seconds": round(startup, 3)})
+        return rows
+
+    def full(self) -> tuple[Result, Path]:
+        dvc, bare, project = self.pipeline_vs_bare("full", {}, self.reps)
+        detail = {**run_detail(dvc, bare), "profile": self.profile(project)}
+        return Result(
+            "full pipeline (50k rows)", bare.seconds, dvc.seconds, "s", 2.0, detail
+        ), project
+
+    def noop(self, project: Path | None) -> Result:
+        if project is None:
+            project = self.fresh("noop", {}, dvc=True)
+            progress("noop: building a project (dvc repro, untimed)")
+            self.dvc(project, "repro")
+        repro_times, status_times = [], []
+        for rep in range(5):
+            progress(f"noop: dvc repro / dvc status ({rep + 1}/5)")
+            repro = self.dvc(project, "repro")
+            status = self.dvc(project, "status")
+            if "up to date" not in status.stdout:
+                raise RuntimeError(f"project is not up to date:\n{status.stdout}{repro.stdout}")
+            repro_times.append(repro.seconds)
+            status_times.append(status.seconds)
+        detail = {"repro_seconds": repro_times, "status_seconds": status_times}
+        return Result(
+            "no-op repro vs status", min(status_times), min(repro_times), "s", 1.2, detail
+        )
+
+    def scale(self) -> list[Result]:
+        label = f"scale ({SCALE_ROWS // 1000}k rows)"
+        dvc, bare, project = self.pipeline_vs_bare("scale", SCALE_EDITS, 1)
+        progress("scale: per-stage profile (reruns every stage alone)")
+        profile = self.profile(project)
+        code = FRAME_BYTES.format(rows=SCALE_ROWS, noise=SCALE_NOISE)
+        out = run((PYTHON, "-c", code), self.tmp, self.env).stdout.split()
+        n_features, frame_bytes = int(out[0]), int(out[1])
+        stages = [row for row in profile if "peak_rss_mb" in row]
+        largest = max(stages, key=lambda row: row["peak_rss_mb"])
+        net = largest["peak_rss_mb"] - largest["import_rss_mb"]
+        shutil.rmtree(project)
+        detail = {**run_detail(dvc, bare), "features": n_features, "profile": profile}
+        memory = {
+            "largest_stage": largest["stage"],
+            "stage_peak_rss_mb": largest["peak_rss_mb"],
+            "import_rss_mb": largest["import_rss_mb"],
+            "frame_mb": round(frame_bytes / MB, 1),
+        }
+        return [
+            Result(f"{label} time", bare.seconds, dvc.seconds, "s", 1.10, detail),
+            Result(f"{label} net peak RSS / frame", frame_bytes / MB, net, "MB", 2.0, memory),
+        ]
+
+
+def run_detail(dvc: Run, bare: Run) -> dict[str, Any]:
+    """Where the best `dvc repro -f` spent its time, and both sides' peak RSS."""
+    return {
+        "dvc_stage_seconds": dvc.stages,
+        "dvc_outside_stages_seconds": round(dvc.seconds - sum(dvc.stages.values()), 3),
+        "dvc_tree_peak_rss_mb": round(dvc.peak_rss_mb, 1),
+        "bare_peak_rss_mb": round(bare.peak_rss_mb, 1),
+    }
+
+
+def top_imports(importtime_log: str, n: int = 5) -> dict[str, float]:
+    """Cumulative import seconds of the top-level packages in a -X importtime log."""
+    totals: dict[str, float] = {}
+    for line in importtime_log.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        if name.startswith("  ") or not cumulative.strip().isdigit():
+            continue  # nested: already counted in its top-level parent
+        package = name.strip().split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(cumulative) / 1e6
+    ranked = sorted(totals.items(), key=lambda item: -item[1])[:n]
+    return {name: round(seconds, 3) for name, seconds in ranked}
+
+
+def print_results(results: list[Result]) -> None:
+    head = f"{'benchmark':<40} {'baseline':>11} {'mergeml':>11} {'ratio':>6} {'target':>7}  result"
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        print(
+            f"{r.name:<40} {r.baseline:>8.2f} {r.unit:<2} {r.mergeml:>8.2f} {r.unit:<2}"
+            f" {r.ratio:>6.2f} {'≤' + str(r.target):>7}  {'PASS' if r.passed else 'FAIL'}"
+        )
+
+
+def print_profile(title: str, detail: dict[str, Any]) -> None:
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in detail["dvc_stage_seconds"].items())
+    print(f"\n{title}: inside the best `dvc repro -f`: {stages};")
+    print(
+        f"  DVC outside the stage commands {detail['dvc_outside_stages_seconds']:.2f} s;"
+        f" peak RSS: dvc tree {detail['dvc_tree_peak_rss_mb']:.0f} MB,"
+        f" bare script {detail['bare_peak_rss_mb']:.0f} MB"
+    )
+    print(f"{title}: each stage rerun alone (wall = python startup + imports + work)")
+    print(f"{'stage':<17}" + "".join(f" {head:>9}" for head, _, _ in PROFILE_COLUMNS), end="")
+    print("  top imports (cumulative s)")
+    for row in detail["profile"]:
+        cells = (
+            f" {row[key]:>9{fmt}}" if key in row else " " * 10 for _, key, fmt in PROFILE_COLUMNS
+        )
+        tops = ", ".join(f"{k} {v:.2f}" for k, v in row.get("top_imports", {}).items())
+        print(f"{row['stage']:<17}{''.join(cells)}  {tops}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
+    parser.add_argument("--only", choices=("full", "noop", "scale"), help="run one benchmark")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
+    args = parser.parse_args(argv)
+    chosen = [args.only] if args.only else ["full", "noop"] + ([] if args.quick else ["scale"])
+    tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
+    bench = Bench(tmp, reps=1 if args.quick else 3)
+    results: list[Result] = []
+    project: Path | None = None
+
+    def full() -> None:
+        nonlocal project
+        result, project = bench.full()
+        results.append(result)
+
+    steps: dict[str, Callable[[], None]] = {
+        "full": full,
+        "noop": lambda: results.append(bench.noop(project)),
+        "scale": lambda: results.extend(bench.scale()),
+    }
+    started, load_before = time.perf_counter(), os.getloadavg()
+    try:
+        for name in chosen:
+            steps[name]()
+    finally:
+        if args.keep:
+            progress(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print_results(results)
+    for r in results:
+        if "profile" in r.detail:
+            print_profile(r.name, r.detail)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "args": vars(args),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "harness_seconds": round(time.perf_counter() - started, 1),
+        "load_average_1_5_15": {"start": load_before, "end": os.getloadavg()},
+        "self_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "results": [{**asdict(r), "ratio": r.ratio, "passed": r.passed} for r in results],
+    }
+    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+    passed = sum(r.passed for r in results)
+    load = f"{load_before[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end"
+    print(f"\nload average (1 min, {os.cpu_count()} CPUs): {load}")
+    print(f"results: {RESULTS.relative_to(ROOT)}")
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
