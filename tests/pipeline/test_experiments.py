@@ -100,23 +100,6 @@ def test_sweep_runs_one_experiment_per_point_and_leaves_the_workspace_alone(
     assert_workspace_unchanged(project, before)
 
 
-def test_group_override_runs_an_experiment_with_the_chosen_model(
-    project: Path, baseline: dict[str, Any]
-) -> None:
-    before = snapshot(project)
-    proc = mergeml(project, "exp", "run", "model=logistic_regression")
-    assert proc.returncode == 0, proc.stderr
-
-    (params,) = exp_params(project).values()
-    assert params["model"]["_target_"] == LOGISTIC
-    assert (
-        params["model"]
-        == compose_params(project / "params", ["model=logistic_regression"])["model"]
-    )
-    assert params["data"] == baseline["data"]
-    assert_workspace_unchanged(project, before)
-
-
 @pytest.mark.parametrize(
     ("override", "named"), [("model=nope", "'nope'"), ("model.foo=1", "'model.foo'")]
 )
@@ -176,7 +159,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project: Path, baseline: dict[
     assert proc.stderr == ""
     assert exp_params(project) == {}
     assert cache_objects(project) == cache
-    assert not (project / ".dvc" / "tmp" / "exps").exists()
+    assert "No experiment tasks in the queue." in dvc(project, "queue", "status").stdout
     assert_workspace_unchanged(project, before)
 
 
@@ -193,19 +176,34 @@ def queue_stopped(project: Path) -> Iterator[Path]:
         assert processes_in(project) == [], "DVC queue workers are still running"
 
 
-def test_queue_runs_a_sweep_through_dvc_workers(
+def test_queue_runs_a_group_override_sweep_through_dvc_workers(
     queue_stopped: Path, baseline: dict[str, Any]
 ) -> None:
+    """One queued sweep checks both the queue and a group override (a different model)."""
     project = queue_stopped
     before = snapshot(project)
     proc = mergeml(
-        project, "exp", "run", "--queue", "--jobs", "1", "--timeout", "400", "model.max_iter=5,10"
+        project,
+        "exp",
+        "run",
+        "--queue",
+        "--jobs",
+        "1",
+        "--timeout",
+        "400",
+        "model=logistic_regression",
+        "model.C=0.5,2",
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "2 experiment(s) done" in proc.stdout
 
     found = exp_params(project)
-    assert sorted(p["model"]["max_iter"] for p in found.values()) == [5, 10]
+    assert sorted(p["model"]["C"] for p in found.values()) == [0.5, 2.0]
+    for params in found.values():
+        assert params["model"]["_target_"] == LOGISTIC
+        chosen = ["model=logistic_regression", f"model.C={params['model']['C']}"]
+        assert params == compose_params(project / "params", chosen)
+        assert params["data"] == baseline["data"]
     status = dvc(project, "queue", "status").stdout
     assert [line.split()[-1] for line in status.splitlines()[1:3]] == ["Success", "Success"]
     assert "Worker status: 0 active, 0 idle" in status

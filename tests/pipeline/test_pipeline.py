@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -102,13 +101,9 @@ def test_changing_any_declared_key_marks_its_stage_changed(project: Path, stage:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_imported_source_file_is_a_declared_dependency(
-    project: Path, stage: str
-) -> None:
+def test_every_imported_source_file_is_a_declared_dependency(project: Path, stage: str) -> None:
     deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["deps"]
-    proc = run(
-        [sys.executable, "-X", "importtime", f"pipelines/{stage}.py"], project, check=False
-    )
+    proc = run([sys.executable, "-X", "importtime", f"pipelines/{stage}.py"], project, check=False)
     modules = {
         line.rsplit("|", 1)[-1].strip()
         for line in proc.stderr.splitlines()
@@ -125,9 +120,7 @@ def test_every_imported_source_file_is_a_declared_dependency(
         assert covered, f"stage {stage} imports {module} ({path}) but does not declare it"
 
 
-def test_push_then_pull_into_a_second_clone_needs_no_rerun(
-    project: Path, tmp_path: Path
-) -> None:
+def test_push_then_pull_into_a_second_clone_needs_no_rerun(project: Path, tmp_path: Path) -> None:
     storage = tmp_path / "storage"
     dvc(project, "remote", "modify", "--local", "local", "url", str(storage))
     dvc(project, "push")
@@ -176,19 +169,6 @@ def test_a_tampered_model_is_refused_before_loading(project: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = run([sys.executable, "pipelines/evaluate.py"], project, check=False)
     assert proc.returncode == 1 and "does not match dvc.lock" in proc.stderr
-
-
-def test_two_concurrent_repros_both_succeed(project: Path) -> None:
-    edit(project / "params/model/hist_gradient_boosting.yaml", "max_iter: 20", "max_iter: 21")
-    cmd = [sys.executable, "-m", "dvc", "--wait-for-lock", "repro"]
-    procs = [
-        subprocess.Popen(cmd, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        for _ in range(2)
-    ]
-    outputs = [p.communicate(timeout=300)[0].decode() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs
-    assert set(lock(project)["stages"]) == set(STAGES)
-    assert "up to date" in dvc(project, "status").stdout
 
 
 def write_csv(project: Path, frame: pd.DataFrame, name: str = "data/raw/input.csv") -> str:
@@ -256,7 +236,9 @@ def test_regression_data_produces_regression_metrics_and_plots(project: Path) ->
 def test_dvc_plots_render_for_classification(project: Path) -> None:
     shown = json.loads(dvc(project, "plots", "show", "--json").stdout)
     failed = {e["source"] for e in shown.get("errors", [])}
-    assert not failed & {f"reports/plots/{n}.json" for n in ("roc", "precision_recall", "confusion")}
+    assert not failed & {
+        f"reports/plots/{n}.json" for n in ("roc", "precision_recall", "confusion")
+    }
     assert {"ROC", "Precision-recall", "Confusion matrix"} <= set(shown["data"])
 
 
