@@ -48,13 +48,13 @@ def test_repro_builds_every_output_and_leaves_a_clean_tree(built_project: Path) 
 
 
 def test_outputs_hold_no_paths_hostnames_or_timings(built_project: Path) -> None:
-    tracked = ["params.yaml", "dvc.lock", *map(str, Path("reports").rglob("*"))]
     files = [built_project / "params.yaml", built_project / "dvc.lock"]
     files += [p for p in (built_project / "reports").rglob("*") if p.is_file()]
-    assert tracked
+    assert len(files) >= 6
     for path in files:
         text = path.read_text()
-        assert str(built_project) not in text and "/tmp" not in text, path
+        assert str(built_project) not in text, path
+        assert "/tmp" not in text, path
         assert not re.search(r"\b(time|seconds|duration|hostname)\b", text), path
 
 
@@ -168,7 +168,8 @@ def test_a_tampered_model_is_refused_before_loading(project: Path) -> None:
     assert "does not match dvc.lock" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = run([sys.executable, "pipelines/evaluate.py"], project, check=False)
-    assert proc.returncode == 1 and "does not match dvc.lock" in proc.stderr
+    assert proc.returncode == 1
+    assert "does not match dvc.lock" in proc.stderr
 
 
 def write_csv(project: Path, frame: pd.DataFrame, name: str = "data/raw/input.csv") -> str:
