@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from pathlib import Path
@@ -32,11 +33,10 @@ def cli(ctx: click.Context, traceback: bool, verbose: bool) -> None:
     """mergeml: Git-centric, declarative MLOps (Hydra params, DVC stages, gated merges)."""
     ctx.ensure_object(dict)
     ctx.obj["traceback"] = traceback
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    # Quiet by default, so that an error is the only line on stderr (STYLE 8);
+    # --verbose shows mergeml's own progress and debug messages, not other libraries'.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("mergeml").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @cli.group()
@@ -144,7 +144,8 @@ def model_check(path: Path, lock: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: click parses, the error boundary reports."""
     args = sys.argv[1:] if argv is None else argv
-    traceback = "--traceback" in args
+    # --traceback is a group option: it only counts before the first command name.
+    traceback = "--traceback" in itertools.takewhile(lambda a: a.startswith("-"), args)
 
     def invoke() -> None:
         try:
