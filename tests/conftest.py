@@ -100,7 +100,7 @@ def make_project(dest: Path, *, tiny: bool = True) -> Path:
 
 @pytest.fixture(scope="session")
 def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny project after one real `dvc repro`, committed and pushed to its local remote.
+    """A tiny project after one real `dvc repro`, committed (outputs in its DVC cache).
 
     Tests copy it (see `project`) rather than change it.
     """

@@ -65,7 +65,7 @@ def params_check() -> None:
     lines = check_params_file(_project_dir(), PARAMS_FILE)
     if lines:
         click.echo("\n".join(lines))
-        require_current(PARAMS_DIR, PARAMS_FILE)
+        require_current(PARAMS_DIR, PARAMS_FILE, lines)
     click.echo(f"{PARAMS_FILE} is current")
 
 

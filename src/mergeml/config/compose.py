@@ -196,9 +196,12 @@ def check_params_file(params_dir: Path, params_file: Path) -> list[str]:
     return diff_params(actual, expected)
 
 
-def require_current(params_dir: Path, params_file: Path) -> None:
-    """Raise StaleParamsError when params.yaml is not what params/ composes to."""
-    lines = check_params_file(params_dir, params_file)
+def require_current(params_dir: Path, params_file: Path, lines: list[str] | None = None) -> None:
+    """Raise StaleParamsError when params.yaml is not what params/ composes to.
+
+    ``lines`` are the differences when the caller has already computed them.
+    """
+    lines = check_params_file(params_dir, params_file) if lines is None else lines
     if lines:
         raise StaleParamsError(
             f"{params_file} is stale ({len(lines)} difference(s)); run `dvc repro` "
