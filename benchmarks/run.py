@@ -1,6 +1,6 @@
 """Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
 
-    python benchmarks/run.py [--quick] [--only full|noop|scale] [--keep]
+    python benchmarks/run.py [--quick] [--only full|noop|scale] [--reps N] [--scale-reps N]
 
 Every number is a ratio against a baseline measured in the same run on the same machine.
 Progress goes to stderr; the table, the per-stage profiles and the final
@@ -32,13 +32,13 @@ PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore")
 STAGES = ("compose", "prepare", "train", "evaluate")
 MB = 1024 * 1024
 SCALE_ROWS, SCALE_NOISE = 1_000_000, 20
-SCALE_EDITS = {
+Edits = dict[str, tuple[tuple[str, str], ...]]
+SCALE_EDITS: Edits = {
     "params/data/synthetic.yaml": (
         ("n_rows: 50000", f"n_rows: {SCALE_ROWS}"),
         ("n_noise_features: 0", f"n_noise_features: {SCALE_NOISE}"),
     )
 }
-Edits = dict[str, tuple[tuple[str, str], ...]]
 PROFILE_COLUMNS = (
     ("wall s", "seconds", ".2f"),
     ("import s", "import_seconds", ".2f"),
@@ -172,6 +172,9 @@ def bench_env(tmp: Path) -> dict[str, str]:
         **os.environ,
         "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         "DVC_NO_ANALYTICS": "1",
+        # OpenMP threads sleep instead of spinning while they wait: on a shared machine
+        # spinning made one HistGradientBoosting fit 6-10x slower from run to run.
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
         "DVC_SITE_CACHE_DIR": str(tmp / "dvc-site-cache"),
         "GIT_AUTHOR_NAME": "bench",
         "GIT_AUTHOR_EMAIL": "bench@example.invalid",
@@ -230,8 +233,9 @@ class Result:
 
 
 class Bench:
-    def __init__(self, tmp: Path, reps: int) -> None:
-        self.tmp, self.reps, self.env = tmp, reps, bench_env(tmp)
+    def __init__(self, tmp: Path, reps: int, scale_reps: int) -> None:
+        self.tmp, self.reps, self.scale_reps = tmp, reps, scale_reps
+        self.env = bench_env(tmp)
         self.bare = tmp / "bare.py"
         self.bare.write_text(BARE_SCRIPT)
         (tmp / "wrapper.py").write_text(STAGE_WRAPPER)
@@ -344,7 +348,7 @@ class Bench:
 
     def scale(self) -> list[Result]:
         label = f"scale ({SCALE_ROWS // 1000}k rows)"
-        dvc, bare, project = self.pipeline_vs_bare("scale", SCALE_EDITS, 1)
+        dvc, bare, project = self.pipeline_vs_bare("scale", SCALE_EDITS, self.scale_reps)
         progress("scale: per-stage profile (reruns every stage alone)")
         profile = self.profile(project)
         code = FRAME_BYTES.format(rows=SCALE_ROWS, noise=SCALE_NOISE)
@@ -353,7 +357,6 @@ class Bench:
         stages = [row for row in profile if "peak_rss_mb" in row]
         largest = max(stages, key=lambda row: row["peak_rss_mb"])
         net = largest["peak_rss_mb"] - largest["import_rss_mb"]
-        shutil.rmtree(project)
         detail = {**run_detail(dvc, bare), "features": n_features, "profile": profile}
         memory = {
             "largest_stage": largest["stage"],
@@ -426,11 +429,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
     parser.add_argument("--only", choices=("full", "noop", "scale"), help="run one benchmark")
+    parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
+    parser.add_argument("--scale-reps", type=int, default=2, help="scale repetitions (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
     chosen = [args.only] if args.only else ["full", "noop"] + ([] if args.quick else ["scale"])
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
-    bench = Bench(tmp, reps=1 if args.quick else 3)
+    bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
     results: list[Result] = []
     project: Path | None = None
 
@@ -462,6 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "args": vars(args),
+        "omp_wait_policy": bench.env["OMP_WAIT_POLICY"],
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),

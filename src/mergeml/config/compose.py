@@ -123,12 +123,21 @@ def _hydra_message(exc: Exception) -> str:
     return text
 
 
-def compose_params(params_dir: Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """Compose and validate; return the plain mapping that params.yaml will hold."""
+def compose_params(
+    params_dir: Path, overrides: Sequence[str] = (), *, check_estimators: bool = True
+) -> dict[str, Any]:
+    """Compose and validate; return the plain mapping that params.yaml will hold.
+
+    ``check_estimators`` also validates every `_target_` with scikit-learn's own
+    parameter constraints. The `compose` stage turns it off to spare the stage
+    scikit-learn's import time; the `train` stage applies the same check at its
+    boundary, and `mergeml params compose/check` and `mergeml exp run` always do.
+    """
     parse_overrides(overrides, params_dir)
     data = _hydra_compose(params_dir, overrides)
     params = parse_params(data, where="params")
-    check_model_params(params)
+    if check_estimators:
+        check_model_params(params)
     return data
 
 
@@ -144,9 +153,11 @@ def dump_params(data: Mapping[str, Any]) -> str:
     return HEADER + yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False)
 
 
-def compose_to_file(params_dir: Path, out: Path, overrides: Sequence[str] = ()) -> bool:
+def compose_to_file(
+    params_dir: Path, out: Path, overrides: Sequence[str] = (), *, check_estimators: bool = True
+) -> bool:
     """Compose into ``out``; return True when its content changed."""
-    data = compose_params(params_dir, overrides)
+    data = compose_params(params_dir, overrides, check_estimators=check_estimators)
     text = dump_params(data)
     if out.is_file() and out.read_text(encoding="utf-8") == text:
         return False

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import math
 
+import numpy as np
 import pandas as pd
 
-from mergeml.errors import DataError, one_line
+from mergeml.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,6 @@ def split_frame(
 
     ``stratify`` keeps the class balance of ``target`` in both parts (classification only).
     """
-    from sklearn.model_selection import train_test_split
-
     if isinstance(test_size, bool) or not 0.0 < test_size < 1.0:
         raise DataError(f"test_size must be in (0, 1), got {test_size!r}")
     if target not in df.columns:
@@ -33,18 +32,39 @@ def split_frame(
             f"cannot split {n_rows} rows with test_size={test_size}: "
             f"{n_train} train and {n_test} test rows"
         )
-    labels = None
+    rng = np.random.default_rng(seed)
     if stratify:
-        labels = df[target]
-        _check_stratifiable(labels, n_train=n_train, n_test=n_test)
-    try:
-        train, test = train_test_split(
-            df, test_size=test_size, random_state=seed, shuffle=True, stratify=labels
-        )
-    except ValueError as exc:
-        raise DataError(f"cannot split data on {target!r}: {one_line(str(exc))}") from exc
+        _check_stratifiable(df[target], n_train=n_train, n_test=n_test)
+        test_rows = _stratified_test_rows(df[target].to_numpy(), n_test, rng)
+    else:
+        test_rows = rng.permutation(n_rows)[:n_test]
+    is_test = np.zeros(n_rows, dtype=bool)
+    is_test[test_rows] = True
+    train_rows = rng.permutation(np.flatnonzero(~is_test))
+    test_rows = rng.permutation(np.flatnonzero(is_test))
+    train, test = df.iloc[train_rows], df.iloc[test_rows]
     log.debug("split %d rows into %d train and %d test", n_rows, len(train), len(test))
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def _stratified_test_rows(labels: np.ndarray, n_test: int, rng: np.random.Generator) -> np.ndarray:
+    """Row positions for the test part: each class in proportion, ``n_test`` in all.
+
+    Every class keeps at least one row on each side. Quotas are rounded down and the
+    remaining rows go to the classes with the largest remainders (ties: class order).
+    A plain NumPy version of a stratified shuffle split, so that the prepare stage
+    does not pay scikit-learn's import time.
+    """
+    classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    exact = counts * (n_test / len(labels))
+    quota = np.clip(np.floor(exact).astype(int), 1, counts - 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable"):
+        if quota.sum() >= n_test:
+            break
+        if quota[i] < counts[i] - 1:
+            quota[i] += 1
+    chosen = [rng.permutation(np.flatnonzero(codes == k))[: quota[k]] for k in range(len(classes))]
+    return np.concatenate(chosen)
 
 
 def _check_stratifiable(labels: pd.Series, *, n_train: int, n_test: int) -> None:
