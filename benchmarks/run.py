@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.projects import Edits, copy_dvc_config, copy_project  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 PYTHON = sys.executable
-PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore")
 STAGES = ("compose", "prepare", "train", "evaluate")
 MB = 1024 * 1024
 SCALE_ROWS, SCALE_NOISE = 1_000_000, 20
-Edits = dict[str, tuple[tuple[str, str], ...]]
 SCALE_EDITS: Edits = {
     "params/data/synthetic.yaml": (
         ("n_rows: 50000", f"n_rows: {SCALE_ROWS}"),
@@ -56,7 +57,7 @@ from mergeml.config.schema import (
     EvaluateParams, MetricNames, PrepareParams, TargetSpec, TrainParams, parse_params,
 )
 from mergeml.data.prepare import prepare
-from mergeml.evaluation import evaluate_classifier
+from mergeml.evaluation import evaluate_classifier, write_reports
 from mergeml.files import dumps_json, write_text_atomic
 from mergeml.model.io import save_model
 from mergeml.model.train import split_xy, train_model
@@ -85,9 +86,7 @@ features, truth = split_xy(prepared.test, ep.data.target)
 result = evaluate_classifier(
     model, features, truth.to_numpy(), names=ep.evaluate.classification_metrics
 )
-write_text_atomic(Path("reports/metrics.json"), dumps_json(result.metrics))
-for name, rows in result.plots.items():
-    write_text_atomic(Path(f"reports/plots/{name}.json"), dumps_json(rows))
+write_reports(result, Path("reports"))
 """
 
 # Runs a stage script unchanged and records the modules it loaded, in load order.
@@ -183,32 +182,12 @@ def bench_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def copy_project(dest: Path, edits: Edits) -> Path:
-    """The files a project needs (as tests/conftest.py::make_project copies them), edited."""
-    dest.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-    for rel, pairs in edits.items():
-        text = (dest / rel).read_text()
-        for old, new in pairs:
-            if old not in text:
-                raise RuntimeError(f"{rel} no longer holds {old!r}")
-            text = text.replace(old, new)
-        (dest / rel).write_text(text)
-    return dest
-
-
 def make_project(dest: Path, edits: Edits, env: dict[str, str]) -> Path:
     """A fresh git + DVC project with no outputs (tests/conftest.py::make_project)."""
     copy_project(dest, edits)
     for args in (("git", "init", "-q", "-b", "main"), (PYTHON, "-m", "dvc", "init", "-q")):
         run(args, dest, env)
-    shutil.copy2(ROOT / ".dvc" / "config", dest / ".dvc" / "config")
-    shutil.copy2(ROOT / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
+    copy_dvc_config(dest)
     run(("git", "add", "-A"), dest, env)
     run(("git", "commit", "-q", "-m", "project"), dest, env)
     return dest

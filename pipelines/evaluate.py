@@ -7,8 +7,7 @@ import pandas as pd
 from mergeml.config.schema import EvaluateParams
 from mergeml.config.stage import load_stage_params
 from mergeml.errors import run_with_boundary
-from mergeml.evaluation import evaluate_classifier, evaluate_regressor
-from mergeml.files import dumps_json, write_text_atomic
+from mergeml.evaluation import evaluate_classifier, evaluate_regressor, write_reports
 from mergeml.lockfile import output_md5
 from mergeml.model.io import load_model
 from mergeml.model.train import split_xy
@@ -28,9 +27,7 @@ def main() -> None:
     else:
         names = params.evaluate.regression_metrics
         result = evaluate_regressor(model, features, target.to_numpy(), names=names)
-    write_text_atomic(REPORTS / "metrics.json", dumps_json(result.metrics))
-    for name, rows in result.plots.items():
-        write_text_atomic(REPORTS / "plots" / f"{name}.json", dumps_json(rows))
+    write_reports(result, REPORTS)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.projects import TINY, copy_dvc_config, copy_project
+
 BIN = str(Path(sys.executable).parent)
 
 # Isolate every test process from the developer's machine: identity, HOME, DVC state.
@@ -34,13 +35,6 @@ os.environ.update(
 )
 for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
     os.environ.pop(var, None)
-
-# What a project needs to run the pipeline; generated files are left out on purpose.
-PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore")
-TINY = {
-    "params/data/synthetic.yaml": ("n_rows: 50000", "n_rows: 3000"),
-    "params/model/hist_gradient_boosting.yaml": ("max_iter: 200", "max_iter: 20"),
-}
 
 
 def run(
@@ -76,23 +70,10 @@ def mergeml(cwd: Path, *args: str, check: bool = False) -> subprocess.CompletedP
 
 def make_project(dest: Path, *, tiny: bool = True) -> Path:
     """A fresh git + DVC project holding this repository's pipeline (no outputs yet)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-    if tiny:
-        for rel, (old, new) in TINY.items():
-            path = dest / rel
-            text = path.read_text()
-            assert old in text, f"{rel} no longer holds {old!r}"
-            path.write_text(text.replace(old, new))
+    copy_project(dest, TINY if tiny else {})
     git(dest, "init", "-q", "-b", "main")
     dvc(dest, "init", "-q")
-    shutil.copy2(ROOT / ".dvc" / "config", dest / ".dvc" / "config")
-    shutil.copy2(ROOT / ".dvc" / ".gitignore", dest / ".dvc" / ".gitignore")
+    copy_dvc_config(dest)
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "project")
     return dest

@@ -13,6 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import label_binarize
 
 from mergeml.errors import MergemlError, one_line
+from mergeml.files import dumps_json, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -453,8 +455,11 @@ def evaluate_classifier(
             "need class probabilities"
         )
     truth = _as_1d(y, "y")
-    pred = np.asarray(model.predict(X))
     proba = np.asarray(model.predict_proba(X))
+    # The most probable class is what predict() returns for these estimators; deriving
+    # it here spares a second pass through the preprocessing.
+    pred = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+    pred = pred.astype(np.asarray(classes).dtype)
     if len(classes) == 2:
         positive = classes[1] if positive_label is None else positive_label
         if positive not in classes:
@@ -489,3 +494,17 @@ def evaluate_regressor(
     }
     logger.debug("regressor metrics: %s", metrics)
     return EvaluationResult(metrics=metrics, plots=plots)
+
+
+def write_reports(result: EvaluationResult, reports: Path) -> None:
+    """Write metrics.json and plots/*: JSON tables, and the confusion pairs as CSV.
+
+    The confusion table has one row per test row, so CSV keeps it small in git.
+    """
+    write_text_atomic(reports / "metrics.json", dumps_json(result.metrics))
+    for name, rows in result.plots.items():
+        if name == "confusion":
+            lines = ["actual,predicted"] + [f"{r['actual']},{r['predicted']}" for r in rows]
+            write_text_atomic(reports / "plots" / "confusion.csv", "\n".join(lines) + "\n")
+        else:
+            write_text_atomic(reports / "plots" / f"{name}.json", dumps_json(rows))

@@ -117,7 +117,7 @@ def spec_problems(df: pd.DataFrame, spec: TableSpec) -> list[Problem]:
     """Run the spec's pandera schema lazily; one message per (column, problem)."""
     schema = build_schema(spec)
     try:
-        schema.validate(df, lazy=True)
+        schema.validate(df, lazy=True, inplace=True)  # no copy of the whole frame
     except SchemaErrors as exc:
         return _summarise(exc.failure_cases, df, spec)
     return []
