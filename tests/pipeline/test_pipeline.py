@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import ROOT, dvc, git, mergeml, run
+from tests.conftest import dvc, git, mergeml, run
+from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline
 

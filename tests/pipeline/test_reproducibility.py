@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, dvc, git, mergeml
+from tests.conftest import dvc, git, mergeml
+from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline
 
