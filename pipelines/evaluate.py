@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-import pandas as pd
-
 from mergeml.config.schema import EvaluateParams
 from mergeml.config.stage import load_stage_params
 from mergeml.errors import run_with_boundary
 from mergeml.evaluation import evaluate_classifier, evaluate_regressor, write_reports
+from mergeml.files import read_parquet
 from mergeml.lockfile import output_md5
 from mergeml.model.io import load_model
 from mergeml.model.train import split_xy
@@ -20,7 +19,7 @@ REPORTS = Path("reports")
 def main() -> None:
     params = load_stage_params("evaluate", EvaluateParams)
     model = load_model(MODEL, expected_md5=output_md5(Path("dvc.lock"), str(MODEL)))
-    features, target = split_xy(pd.read_parquet(TEST), params.data.target)
+    features, target = split_xy(read_parquet(TEST), params.data.target)
     if params.data.task == "classification":
         names = params.evaluate.classification_metrics
         result = evaluate_classifier(model, features, target.to_numpy(), names=names)

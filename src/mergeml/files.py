@@ -100,3 +100,15 @@ def dumps_json(obj: Any, *, digits: int = 6) -> str:
     if where is not None:
         raise MergemlError(f"refusing to write a NaN or infinite value at {where}")
     return json.dumps(rounded, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def read_parquet(path: Path) -> Any:
+    """Read a Parquet file into pandas with as few intermediate copies as pyarrow allows.
+
+    Memory-mapped input, one block per column, and the Arrow table released column by
+    column as it is converted: the peak stays close to the size of the frame itself.
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, memory_map=True)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
