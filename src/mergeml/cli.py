@@ -108,9 +108,9 @@ def exp_run(
     if dry_run:
         return
     if queue:
-        failed = experiments.run_queued(planned, jobs=jobs, timeout=timeout)
+        failed = experiments.run_queued(planned, jobs=jobs, timeout=timeout, progress=click.echo)
     else:
-        failed = experiments.run_serial(planned)
+        failed = experiments.run_serial(planned, progress=click.echo)
     if failed:
         raise MergemlError(f"{len(failed)} of {len(planned)} experiment(s) failed: {failed}")
     click.echo(f"{len(planned)} experiment(s) done; see `dvc exp show`")

@@ -121,7 +121,12 @@ def dvc(args: Sequence[str], *, capture: bool = False) -> subprocess.CompletedPr
     return subprocess.run(cmd, check=False, text=True, capture_output=capture)
 
 
-def run_serial(experiments: Sequence[Experiment], runner: Runner = dvc) -> list[str]:
+Progress = Callable[[str], object]
+
+
+def run_serial(
+    experiments: Sequence[Experiment], runner: Runner = dvc, progress: Progress = log.info
+) -> list[str]:
     """Run each experiment in a temporary directory, one after the other.
 
     The workspace is left untouched; `dvc exp show` lists the results and
@@ -130,7 +135,7 @@ def run_serial(experiments: Sequence[Experiment], runner: Runner = dvc) -> list[
     failed = []
     for i, exp in enumerate(experiments, 1):
         label = " ".join(exp.overrides) or "(no overrides)"
-        log.info("experiment %d/%d: %s", i, len(experiments), label)
+        progress(f"running experiment {i}/{len(experiments)}: {label}")
         args = ["exp", "run", "--temp"] + [a for s in exp.set_params for a in ("-S", s)]
         if runner(args).returncode != 0:
             failed.append(label)
@@ -144,6 +149,7 @@ def run_queued(
     timeout: float,
     poll: float = 2.0,
     runner: Runner = dvc,
+    progress: Progress = log.info,
 ) -> list[str]:
     """Queue every experiment, start ``jobs`` workers, and poll until done or ``timeout``.
 
@@ -165,9 +171,15 @@ def run_queued(
     if runner(["queue", "start", "--jobs", str(jobs)]).returncode != 0:
         raise PipelineError("`dvc queue start` failed")
     deadline = time.monotonic() + timeout
+    shown = ""
     while True:
         status = ours()
         pending = [task for task, _, state in status if state in PENDING]
+        counts = {state: sum(row[2] == state for row in status) for state in sorted(STATES)}
+        summary = ", ".join(f"{n} {state.lower()}" for state, n in counts.items() if n)
+        if summary != shown:
+            progress(f"queue: {summary}")
+            shown = summary
         if not pending:
             runner(["queue", "stop"])
             return [name for _, name, state in status if state not in PENDING | {"Success"}]
