@@ -116,6 +116,68 @@ def exp_run(
     click.echo(f"{len(planned)} experiment(s) done; see `dvc exp show`")
 
 
+@cli.command("gate")
+@click.option("--base", "base_ref", metavar="REF", help="Compare with the metrics at this ref.")
+@click.option(
+    "--against",
+    metavar="STAGE",
+    help="Compare with the model now in release/STAGE (local or origin).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
+    """Check the workspace metrics against the gates in params/evaluate/ (exit 1 on failure).
+
+    Absolute thresholds (min/max) always apply; vs_base rules need --base or --against.
+    A NaN, infinite or missing metric, or an unreadable metrics file, fails.
+    """
+    import json
+
+    from mergeml.config.compose import load_yaml
+    from mergeml.config.schema import GatesConfig, parse_section
+    from mergeml.config.stage import declared_metrics
+    from mergeml.gates import check_gates, format_table, parse_metrics
+
+    if base_ref and against:
+        raise UsageError("give --base or --against, not both")
+    params = load_yaml(PARAMS_FILE)
+    gates_conf = (params or {}).get("evaluate", {}).get("gates", {})
+    rules = parse_section(GatesConfig, gates_conf, where=str(PARAMS_FILE), prefix="evaluate.gates")
+    files = declared_metrics(Path("dvc.yaml"))
+    if not files:
+        raise ConfigError("dvc.yaml declares no metrics file")
+    path = files[0]
+    head_file = Path(path)
+    head_text = head_file.read_text(encoding="utf-8") if head_file.is_file() else None
+    head = parse_metrics(head_text, f"{path} (workspace)")
+    base, no_base = None, "no --base or --against given"
+    if base_ref or against:
+        from mergeml.scm import Git, ScmError
+
+        repo = Git()
+        ref = base_ref
+        if against:
+            candidates = [f"release/{against}", f"origin/release/{against}"]
+            ref = repo.first_existing(candidates)
+            if ref is None:
+                raise ScmError(
+                    f"no release/{against} branch here or on origin; "
+                    f"fetch it with `git fetch origin release/{against}`"
+                )
+        assert ref is not None
+        base_text = repo.read_text(ref, path)
+        base = None if base_text is None else parse_metrics(base_text, f"{path} at {ref}")
+        no_base = f"{path} is not in git at {base_ref or against}"
+    results = check_gates(rules, head, base, no_base=no_base)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2, allow_nan=False))
+    else:
+        click.echo(format_table(results))
+    failed = [r for r in results if r.failed]
+    if failed:
+        names = ", ".join(f"{r.rule} {r.metric}" for r in failed)
+        raise MergemlError(f"{len(failed)} of {len(results)} gate(s) failed: {names}")
+
+
 @cli.group()
 def model() -> None:
     """Inspect model files safely."""

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -24,34 +24,9 @@ from sklearn.preprocessing import label_binarize
 
 from mergeml.errors import MergemlError, one_line
 from mergeml.files import dumps_json, write_text_atomic
+from mergeml.metric_catalog import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 logger = logging.getLogger(__name__)
-
-CLASSIFICATION_METRICS: tuple[str, ...] = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "average_precision",
-    "log_loss",
-)
-REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
-
-METRIC_DIRECTION: dict[str, Literal["higher", "lower"]] = {
-    "accuracy": "higher",
-    "balanced_accuracy": "higher",
-    "precision": "higher",
-    "recall": "higher",
-    "f1": "higher",
-    "roc_auc": "higher",
-    "average_precision": "higher",
-    "log_loss": "lower",
-    "rmse": "lower",
-    "mae": "lower",
-    "r2": "higher",
-}
 
 # Metrics that need class probabilities rather than predicted labels.
 _SCORE_METRICS = frozenset({"roc_auc", "average_precision", "log_loss"})

@@ -61,3 +61,17 @@ def load_stage_params(stage: str, model: type[M], root: Path = Path()) -> M:
     if not isinstance(params, Mapping):
         raise ConfigError(f"{root / PARAMS_FILE} does not hold a mapping")
     return parse_section(model, view(params, keys, where=PARAMS_FILE), where=PARAMS_FILE)
+
+
+def declared_metrics(dvc_yaml: Path) -> list[str]:
+    """Metrics files dvc.yaml declares (stage `metrics:` outputs and top-level `metrics:`)."""
+    doc = load_yaml(dvc_yaml)
+    found: list[str] = []
+    entries = list(doc.get("metrics", []) if isinstance(doc, Mapping) else [])
+    for stage in (doc or {}).get("stages", {}).values():
+        entries.extend(stage.get("metrics", []))
+    for entry in entries:
+        name = next(iter(entry)) if isinstance(entry, Mapping) else entry
+        if name not in found:
+            found.append(str(name))
+    return found
