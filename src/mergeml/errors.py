@@ -39,6 +39,10 @@ class PipelineError(MergemlError):
     """A DVC or experiment operation failed."""
 
 
+class GitHubError(MergemlError):
+    """A GitHub API request was refused, failed, or its inputs are unsafe."""
+
+
 def one_line(message: str) -> str:
     """Collapse a message to a single line for stderr."""
     return " ".join(str(message).split())
