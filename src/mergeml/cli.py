@@ -178,6 +178,50 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
         raise MergemlError(f"{len(failed)} of {len(results)} gate(s) failed: {names}")
 
 
+@cli.command("comment")
+@click.option("--repo", required=True, metavar="OWNER/NAME", help="Repository of the PR.")
+@click.option("--pr", "pr", required=True, metavar="N", help="Pull request number (digits).")
+@click.option(
+    "--body-file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Markdown body (e.g. the output of `mergeml report`).",
+)
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default="https://api.github.com",
+    show_default=True,
+    help="GitHub REST API base URL (env GITHUB_API_URL).",
+)
+def comment(repo: str, pr: str, body_file: Path, api_url: str) -> None:
+    """Create or update the one sticky mergeml comment on a pull request.
+
+    The token comes from GITHUB_TOKEN. The repository, PR number and body size are
+    checked before any request is made; the body is sent as data, never executed.
+    """
+    from mergeml.comment import (
+        MAX_BODY,
+        GitHubClient,
+        check_number,
+        check_repo,
+        post_sticky_comment,
+        token_from_env,
+    )
+    from mergeml.errors import GitHubError
+
+    check_repo(repo)
+    check_number(pr)
+    if not body_file.is_file():
+        raise GitHubError(f"body file {body_file} not found")
+    if body_file.stat().st_size > 4 * MAX_BODY:  # refuse before reading a huge file
+        raise GitHubError(f"body file {body_file} is {body_file.stat().st_size} bytes: too large")
+    body = body_file.read_text(encoding="utf-8", errors="replace")
+    client = GitHubClient(token_from_env(), api_url=api_url)
+    action, comment_id = post_sticky_comment(client, repo, pr, body)
+    click.echo(f"{action} comment {comment_id} on {repo}#{pr}")
+
+
 @cli.group()
 def model() -> None:
     """Inspect model files safely."""
