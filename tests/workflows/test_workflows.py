@@ -1,0 +1,92 @@
+"""Workflows are least-privilege, pinned, bounded and lint-clean (SECURITY A1-A5)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.projects import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text())
+    # PyYAML reads the bare key `on` as True.
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def tool(name: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / name), *args], cwd=cwd, text=True, capture_output=True, check=False
+    )
+
+
+def test_there_are_workflows() -> None:
+    assert WORKFLOWS
+
+
+def test_zizmor_offline_is_clean() -> None:
+    proc = tool("zizmor", "--offline", ".github/workflows")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_catches_an_injected_pull_request_title(tmp_path: Path) -> None:
+    dest = tmp_path / ".github" / "workflows"
+    shutil.copytree(ROOT / ".github" / "workflows", dest)
+    ci = dest / "ci.yml"
+    text = ci.read_text()
+    marker = "      - name: Install\n"
+    assert marker in text
+    ci.write_text(
+        text.replace(
+            marker, '      - run: echo "${{ github.event.pull_request.title }}"\n' + marker
+        )
+    )
+    proc = tool("zizmor", "--offline", str(dest), cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "template-injection" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_github_schema(path: Path) -> None:
+    proc = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_and_no_pull_request_target(path: Path) -> None:
+    data = load(path)
+    assert data.get("permissions") in ({}, {"contents": "read"}), "top-level permissions"
+    assert "pull_request_target" not in path.read_text()
+    for name, job in data["jobs"].items():
+        scopes = job.get("permissions", {})
+        writes = {k for k, v in scopes.items() if v == "write"}
+        assert writes <= {"pull-requests", "contents"}, f"{name} asks for {writes}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path) -> None:
+    for line in path.read_text().splitlines():
+        match = re.match(r"\s*-?\s*uses:\s*(\S+)(.*)", line)
+        if match and not match.group(1).startswith("./"):
+            assert PINNED.match(match.group(1)), line
+            assert re.search(r"#\s*v\d", match.group(2)), f"no version comment: {line}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_runs_are_bounded(path: Path) -> None:
+    data = load(path)
+    assert "concurrency" in data
+    for name, job in data["jobs"].items():
+        assert job.get("timeout-minutes"), f"job {name} has no timeout"
