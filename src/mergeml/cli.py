@@ -180,13 +180,16 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
 
 @cli.command("comment")
 @click.option("--repo", required=True, metavar="OWNER/NAME", help="Repository of the PR.")
-@click.option("--pr", "pr", required=True, metavar="N", help="Pull request number (digits).")
+@click.option("--pr", "pr", metavar="N", help="Pull request number (digits).")
 @click.option(
-    "--body-file",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Markdown body (e.g. the output of `mergeml report`).",
+    "--body-file", type=click.Path(path_type=Path), help="Markdown body to post (with --pr)."
 )
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path),
+    help="An artifact from `mergeml report --bundle` (untrusted; needs --head-sha).",
+)
+@click.option("--head-sha", metavar="SHA", help="The triggering run's head commit (with --bundle).")
 @click.option(
     "--api-url",
     envvar="GITHUB_API_URL",
@@ -194,31 +197,42 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
     show_default=True,
     help="GitHub REST API base URL (env GITHUB_API_URL).",
 )
-def comment(repo: str, pr: str, body_file: Path, api_url: str) -> None:
+def comment(
+    repo: str,
+    pr: str | None,
+    body_file: Path | None,
+    bundle: Path | None,
+    head_sha: str | None,
+    api_url: str,
+) -> None:
     """Create or update the one sticky mergeml comment on a pull request.
 
-    The token comes from GITHUB_TOKEN. The repository, PR number and body size are
-    checked before any request is made; the body is sent as data, never executed.
+    Either --pr with --body-file, or --bundle with --head-sha: the bundle's PR number must
+    be digits and that PR's head must be the triggering commit. Everything is checked
+    before any request; the token comes from GITHUB_TOKEN; the body is data, never run.
     """
-    from mergeml.comment import (
-        MAX_BODY,
-        GitHubClient,
-        check_number,
-        check_repo,
-        post_sticky_comment,
-        token_from_env,
-    )
+    from mergeml import comment as gh
     from mergeml.errors import GitHubError
 
-    check_repo(repo)
-    check_number(pr)
+    gh.check_repo(repo)
+    if bundle is not None:
+        if pr or body_file or not head_sha:
+            raise UsageError("--bundle goes with --head-sha, not with --pr or --body-file")
+        gh.read_bundle(bundle, expected_head_sha=head_sha)  # refuse before the token is read
+        client = gh.GitHubClient(gh.token_from_env(), api_url=api_url)
+        action, comment_id = gh.post_bundle(client, repo, bundle, head_sha)
+        click.echo(f"{action} comment {comment_id} on {repo}")
+        return
+    if not pr or body_file is None:
+        raise UsageError("give --pr and --body-file, or --bundle and --head-sha")
+    gh.check_number(pr)
     if not body_file.is_file():
         raise GitHubError(f"body file {body_file} not found")
-    if body_file.stat().st_size > 4 * MAX_BODY:  # refuse before reading a huge file
+    if body_file.stat().st_size > 4 * gh.MAX_BODY:  # refuse before reading a huge file
         raise GitHubError(f"body file {body_file} is {body_file.stat().st_size} bytes: too large")
     body = body_file.read_text(encoding="utf-8", errors="replace")
-    client = GitHubClient(token_from_env(), api_url=api_url)
-    action, comment_id = post_sticky_comment(client, repo, pr, body)
+    client = gh.GitHubClient(gh.token_from_env(), api_url=api_url)
+    action, comment_id = gh.post_sticky_comment(client, repo, pr, body)
     click.echo(f"{action} comment {comment_id} on {repo}#{pr}")
 
 

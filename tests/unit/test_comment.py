@@ -30,6 +30,8 @@ PR = 7
 
 LIST_RE = re.compile(r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments")
 EDIT_RE = re.compile(r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)")
+PULL_RE = re.compile(r"/repos/([^/]+/[^/]+)/pulls/(\d+)")
+HEAD_SHA = "a" * 40
 
 
 @dataclass
@@ -52,6 +54,7 @@ class FakeGitHub(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.log: list[Seen] = []
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {(REPO, PR): []}
+        self.pulls: dict[tuple[str, int], str] = {(REPO, PR): HEAD_SHA}
         self.next_id = 1000
         self.link_base = self.base_url  # origin written into Link headers
         self.redirect_to: str | None = None  # answer every request with a 301 here
@@ -107,8 +110,12 @@ class Handler(BaseHTTPRequestHandler):
         listing = LIST_RE.fullmatch(url.path)
         editing = EDIT_RE.fullmatch(url.path)
         issue = (listing[1], int(listing[2])) if listing else None
+        pull = PULL_RE.fullmatch(url.path)
         if gh.raw_reply is not None:
             self._send(200, None, raw=gh.raw_reply)
+        elif pull and self.command == "GET" and (pull[1], int(pull[2])) in gh.pulls:
+            sha = gh.pulls[(pull[1], int(pull[2]))]
+            self._send(200, {"number": int(pull[2]), "head": {"sha": sha}})
         elif issue in gh.comments and self.command == "GET":
             self._list(gh, issue, parse_qs(url.query))
         elif issue in gh.comments and self.command == "POST":
