@@ -178,6 +178,64 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
         raise MergemlError(f"{len(failed)} of {len(results)} gate(s) failed: {names}")
 
 
+@cli.command("report")
+@click.option("--base", "base_ref", required=True, metavar="REF", help="The ref to compare with.")
+@click.option("--head", "head_ref", metavar="REF", help="Head ref (default: the workspace).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="Markdown for people, JSON for machines.",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path),
+    help="Also write the comment artifact (body.md + meta.json) to this folder.",
+)
+@click.option("--pr", "pr", metavar="N", help="Pull request number for --bundle.")
+@click.option("--head-sha", metavar="SHA", help="Pull request head commit for --bundle.")
+def report(
+    base_ref: str,
+    head_ref: str | None,
+    out: Path | None,
+    fmt: str,
+    bundle: Path | None,
+    pr: str | None,
+    head_sha: str | None,
+) -> None:
+    """Compare two refs: params changed, metrics, gates, data and curves, in one document.
+
+    Works on any DVC project: the params and metrics files are the ones dvc.yaml
+    declares. A ref whose metrics are not in git is reported as such; exit 0.
+    """
+    from mergeml import report as rep
+    from mergeml.files import write_text_atomic
+    from mergeml.scm import Git
+
+    if bundle is not None and not (pr and head_sha):
+        raise UsageError("--bundle needs --pr and --head-sha")
+    if bundle is not None:
+        from mergeml.comment import check_number
+
+        check_number(pr)  # refuse before any work
+    repo = Git()
+    built = rep.build_report(repo, base_ref, head_ref, repo.root)
+    text = rep.render_json(built) if fmt == "json" else rep.render_markdown(built)
+    if out is not None:
+        write_text_atomic(out, text)
+    else:
+        click.echo(text, nl=False)
+    if bundle is not None:
+        from mergeml.comment import check_number, write_bundle
+
+        markdown = text if fmt == "md" else rep.render_markdown(built)
+        number = check_number(pr)
+        write_bundle(bundle, pr=number, head_sha=str(head_sha), body=markdown)
+
+
 @cli.command("comment")
 @click.option("--repo", required=True, metavar="OWNER/NAME", help="Repository of the PR.")
 @click.option("--pr", "pr", metavar="N", help="Pull request number (digits).")

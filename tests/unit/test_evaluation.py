@@ -16,7 +16,6 @@ from sklearn.svm import LinearSVC
 from mergeml.errors import MergemlError
 from mergeml.evaluation import (
     CLASSIFICATION_METRICS,
-    METRIC_DIRECTION,
     REGRESSION_METRICS,
     EvaluationResult,
     classification_metrics,
@@ -31,6 +30,7 @@ from mergeml.evaluation import (
     roc_points,
 )
 from mergeml.files import dumps_json, round_floats
+from mergeml.metric_catalog import METRIC_DIRECTION
 
 UNIT_INTERVAL_METRICS = tuple(name for name in CLASSIFICATION_METRICS if name != "log_loss")
 

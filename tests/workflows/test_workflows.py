@@ -90,3 +90,31 @@ def test_runs_are_bounded(path: Path) -> None:
     assert "concurrency" in data
     for name, job in data["jobs"].items():
         assert job.get("timeout-minutes"), f"job {name} has no timeout"
+
+
+def test_the_workflow_run_consumer_never_runs_pull_request_code() -> None:
+    path = ROOT / ".github" / "workflows" / "pr-comment.yml"
+    data = load(path)
+    assert "workflow_run" in data["on"]
+    text = path.read_text()
+    assert "GITHUB_ENV" not in text
+    assert "GITHUB_PATH" not in text
+    for job in data["jobs"].values():
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert "ref" not in step.get("with", {}), "checks out another ref"
+            assert "${{" not in step.get("run", ""), f"expression inside run: {step}"
+
+
+def test_only_the_comment_workflow_may_write_to_pull_requests() -> None:
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            if job.get("permissions", {}).get("pull-requests") == "write":
+                assert path.name == "pr-comment.yml", f"{path.name}:{name}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_untrusted_values_reach_run_steps_only_through_env(path: Path) -> None:
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), f"{path.name}: {step.get('name')}"
