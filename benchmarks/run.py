@@ -1,8 +1,9 @@
 """Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
 
-    python benchmarks/run.py [--quick] [--only full|noop|scale] [--reps N] [--scale-reps N]
+    python benchmarks/run.py [--quick] [--only full|noop|scale|report] [--reps N] [--scale-reps N]
 
-Every number is a ratio against a baseline measured in the same run on the same machine.
+Every number is a ratio against a baseline measured in the same run on the same machine,
+except `report vs 2 s limit`, which is the report's time against a fixed 2 s.
 Progress goes to stderr; the table, the per-stage profiles and the final
 ``N passed, M failed`` line go to stdout; the results go to benchmarks/results/latest.json.
 The exit code is 0 whatever the ratios; it is non-zero only when the harness breaks.
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -27,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.projects import Edits, copy_dvc_config, copy_project  # noqa: E402
+from tests.projects import TINY, Edits, copy_dvc_config, copy_project  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 PYTHON = sys.executable
@@ -40,6 +42,7 @@ SCALE_EDITS: Edits = {
         ("n_noise_features: 0", f"n_noise_features: {SCALE_NOISE}"),
     )
 }
+REPORT_COMMITS, REPORT_PARAM_EVERY, REPORT_REPS, REPORT_LIMIT_S = 1000, 50, 5, 2.0
 PROFILE_COLUMNS = (
     ("wall s", "seconds", ".2f"),
     ("import s", "import_seconds", ".2f"),
@@ -180,6 +183,63 @@ def bench_env(tmp: Path) -> dict[str, str]:
         "GIT_COMMITTER_NAME": "bench",
         "GIT_COMMITTER_EMAIL": "bench@example.invalid",
     }
+
+
+def git(project: Path, env: dict[str, str], *args: str, stdin: bytes | None = None) -> str:
+    """`git ARGS` in ``project``; raises with git's stderr when it fails."""
+    done = subprocess.run(("git", *args), cwd=project, env=env, input=stdin, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} exited {done.returncode}: {done.stderr!r}")
+    return done.stdout.decode()
+
+
+def set_param(text: str, key: str, value: str) -> str:
+    """Every ``key: old`` line of a params.yaml or dvc.lock text, now ``key: value``."""
+    new, count = re.subn(rf"(?m)^(\s*{key}): .*$", rf"\g<1>: {value}", text)
+    if not count:
+        raise RuntimeError(f"no '{key}:' line to edit")
+    return new
+
+
+def shift_metrics(text: str, step: float) -> str:
+    """metrics.json with the top-level scores moved by ``step`` (log_loss the other way)."""
+    metrics = json.loads(text)
+    for name in ("roc_auc", "average_precision", "accuracy"):
+        metrics[name] = round(metrics[name] + step, 6)
+    metrics["log_loss"] = round(metrics["log_loss"] - step, 6)
+    return json.dumps(metrics, indent=2) + "\n"
+
+
+def history_stream(project: Path, commits: int, param_every: int) -> bytes:
+    """A `git fast-import` stream of ``commits`` commits on main, each changing notes.txt;
+    every ``param_every``-th one also changes model.max_iter (params.yaml and dvc.lock)
+    and reports/metrics.json, as if the pipeline had been rerun."""
+    files = {name: (project / name).read_text() for name in ("params.yaml", "dvc.lock")}
+    metrics = (project / "reports/metrics.json").read_text()
+    out: list[bytes] = []
+
+    def blob(path: str, text: str) -> None:
+        data = text.encode()
+        out.append(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data))
+
+    for i in range(1, commits + 1):
+        changes = {"notes.txt": f"note {i}\n"}
+        if i % param_every == 0:
+            step = i // param_every
+            files = {name: set_param(t, "max_iter", str(20 + step)) for name, t in files.items()}
+            metrics = shift_metrics(metrics, 0.0001)
+            changes |= {**files, "reports/metrics.json": metrics}
+        message = f"commit {i}".encode()
+        when = 1_700_000_000 + 600 * i
+        out.append(b"commit refs/heads/main\n")
+        out.append(b"committer bench <bench@example.invalid> %d +0000\n" % when)
+        out.append(b"data %d\n%s\n" % (len(message), message))
+        if i == 1:
+            out.append(b"from refs/heads/main^0\n")
+        for path, text in changes.items():
+            blob(path, text)
+        out.append(b"\n")
+    return b"".join(out)
 
 
 def make_project(dest: Path, edits: Edits, env: dict[str, str]) -> Path:
@@ -348,6 +408,68 @@ class Bench:
             Result(f"{label} net peak RSS / frame", frame_bytes / MB, net, "MB", 2.0, memory),
         ]
 
+    def report_project(self) -> Path:
+        """Tiny project, `dvc repro`, commit, 1,000 commits on main, then a branch `pr`
+        whose one commit changes model.learning_rate and the metrics."""
+        project = self.fresh("report", TINY, dvc=True)
+        progress("report: dvc repro on a tiny project (untimed)")
+        self.dvc(project, "repro")
+        git(project, self.env, "add", "-A")
+        git(project, self.env, "commit", "-q", "-m", "pipeline outputs")
+        progress(f"report: {REPORT_COMMITS} commits on main with git fast-import")
+        stream = history_stream(project, REPORT_COMMITS, REPORT_PARAM_EVERY)
+        git(project, self.env, "fast-import", "--quiet", stdin=stream)
+        git(project, self.env, "reset", "-q", "--hard", "main")
+        git(project, self.env, "checkout", "-q", "-b", "pr")
+        for name in ("params.yaml", "dvc.lock"):
+            path = project / name
+            path.write_text(set_param(path.read_text(), "learning_rate", "0.05"))
+        metrics = project / "reports/metrics.json"
+        metrics.write_text(shift_metrics(metrics.read_text(), 0.002))
+        git(project, self.env, "commit", "-q", "-am", "learning_rate 0.05")
+        return project
+
+    def report(self) -> list[Result]:
+        project = self.report_project()
+        # --out is a scratch file, not /dev/null: the atomic write renames a temporary file
+        # over the target, which would replace /dev/null itself when run as root.
+        out = self.tmp / "report.md"
+        mergeml = (PYTHON, "-m", "mergeml", "report", "--base", "main", "--out", str(out))
+        metrics_diff = (PYTHON, "-m", "dvc", "metrics", "diff", "main")
+        params_diff = (PYTHON, "-m", "dvc", "params", "diff", "main")
+        progress("report: one untimed run of each side, checking what they show")
+        run(mergeml, project, self.env)
+        shown = {
+            "mergeml report": out.read_text(),
+            "dvc metrics diff": run(metrics_diff, project, self.env).stdout,
+            "dvc params diff": run(params_diff, project, self.env).stdout,
+        }
+        for what, text in shown.items():
+            wanted = "learning_rate" if "params" in what else "roc_auc"
+            if wanted not in text or ("report" in what and "roc_auc" not in text):
+                raise RuntimeError(f"{what} does not show the change:\n{text[-2000:]}")
+        report_times, metrics_times, params_times = [], [], []
+        for rep in range(REPORT_REPS):
+            progress(f"report: report / metrics diff + params diff ({rep + 1}/{REPORT_REPS})")
+            report_times.append(run(mergeml, project, self.env).seconds)
+            metrics_times.append(run(metrics_diff, project, self.env).seconds)
+            params_times.append(run(params_diff, project, self.env).seconds)
+        log = self.tmp / "importtime-report.txt"
+        run((PYTHON, "-X", "importtime", *mergeml[1:]), project, self.env, stderr_to=log)
+        pairs = [m + p for m, p in zip(metrics_times, params_times, strict=True)]
+        best = min(report_times)
+        detail = {
+            "commits_on_main": int(git(project, self.env, "rev-list", "--count", "main")),
+            "report_seconds": [round(t, 3) for t in report_times],
+            "metrics_diff_seconds": [round(t, 3) for t in metrics_times],
+            "params_diff_seconds": [round(t, 3) for t in params_times],
+            "report_top_imports": top_imports(log.read_text()),
+        }
+        return [
+            Result("report vs metrics+params diff", min(pairs), best, "s", 1.0, detail),
+            Result(f"report vs {REPORT_LIMIT_S:g} s limit", REPORT_LIMIT_S, best, "s", 1.0),
+        ]
+
 
 def run_detail(dvc: Run, bare: Run) -> dict[str, Any]:
     """Where the best `dvc repro -f` spent its time, and both sides' peak RSS."""
@@ -404,15 +526,30 @@ def print_profile(title: str, detail: dict[str, Any]) -> None:
         print(f"{row['stage']:<17}{''.join(cells)}  {tops}")
 
 
+def print_report_detail(detail: dict[str, Any]) -> None:
+    def seconds(key: str) -> str:
+        return " ".join(f"{t:.2f}" for t in detail[key])
+
+    print(f"\nreport: {detail['commits_on_main']} commits on main; runs in order (s):")
+    print(f"  mergeml report    {seconds('report_seconds')}")
+    print(f"  dvc metrics diff  {seconds('metrics_diff_seconds')}")
+    print(f"  dvc params diff   {seconds('params_diff_seconds')}")
+    tops = ", ".join(f"{k} {v:.2f}" for k, v in detail["report_top_imports"].items())
+    print(f"  mergeml report top imports (cumulative s): {tops}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
-    parser.add_argument("--only", choices=("full", "noop", "scale"), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=("full", "noop", "scale", "report"), help="run one benchmark"
+    )
     parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
     parser.add_argument("--scale-reps", type=int, default=2, help="scale repetitions (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
-    chosen = [args.only] if args.only else ["full", "noop"] + ([] if args.quick else ["scale"])
+    default = ["full", "noop"] + ([] if args.quick else ["scale"]) + ["report"]
+    chosen = [args.only] if args.only else default
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
     bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
     results: list[Result] = []
@@ -427,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "full": full,
         "noop": lambda: results.append(bench.noop(project)),
         "scale": lambda: results.extend(bench.scale()),
+        "report": lambda: results.extend(bench.report()),
     }
     started, load_before = time.perf_counter(), os.getloadavg()
     try:
@@ -442,6 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in results:
         if "profile" in r.detail:
             print_profile(r.name, r.detail)
+        if "report_top_imports" in r.detail:
+            print_report_detail(r.detail)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

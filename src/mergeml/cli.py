@@ -224,7 +224,9 @@ def report(
     repo = Git()
     built = rep.build_report(repo, base_ref, head_ref, repo.root)
     text = rep.render_json(built) if fmt == "json" else rep.render_markdown(built)
-    if out is not None:
+    if out is not None and out.exists() and not out.is_file():
+        out.write_text(text, encoding="utf-8")  # a device or pipe, e.g. /dev/stdout
+    elif out is not None:
         write_text_atomic(out, text)
     else:
         click.echo(text, nl=False)
