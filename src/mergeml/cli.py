@@ -178,6 +178,27 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
         raise MergemlError(f"{len(failed)} of {len(results)} gate(s) failed: {names}")
 
 
+@cli.command("verify-built")
+@click.argument("paths", nargs=-1)
+def verify_built(paths: tuple[str, ...]) -> None:
+    """Fail when the pipeline's outputs differ from what was committed.
+
+    Run after `dvc repro` in CI: what is reviewed is what is built. PATHS default to
+    params.yaml, dvc.lock and reports/.
+    """
+    from mergeml.scm import Git
+
+    targets = list(paths) or ["params.yaml", "dvc.lock", "reports"]
+    changed = Git().changed(targets)
+    if changed:
+        shown = ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")
+        raise MergemlError(
+            f"{len(changed)} file(s) differ from what was committed after `dvc repro`: {shown};"
+            " run `dvc repro` locally and commit the results"
+        )
+    click.echo(f"{', '.join(targets)}: as committed")
+
+
 @cli.command("report")
 @click.option("--base", "base_ref", required=True, metavar="REF", help="The ref to compare with.")
 @click.option("--head", "head_ref", metavar="REF", help="Head ref (default: the workspace).")

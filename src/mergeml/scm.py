@@ -60,3 +60,8 @@ class Git:
             return None
         data: bytes = blob.data_stream.read()
         return data.decode("utf-8", errors="replace")
+
+    def changed(self, paths: list[str]) -> list[str]:
+        """Files under ``paths`` that differ from HEAD (modified, deleted or untracked)."""
+        out = self._repo.git.status("--porcelain", "--untracked-files=all", "--", *paths)
+        return sorted(line[3:] for line in out.splitlines() if line.strip())

@@ -75,3 +75,14 @@ def test_against_a_stage_uses_the_release_branch(project: Path) -> None:
     )
     git(project, "branch", "release/staging")
     assert mergeml(project, "gate", "--against", "staging").returncode == 0
+
+
+def test_verify_built_names_outputs_that_differ_from_the_commit(project: Path) -> None:
+    assert mergeml(project, "verify-built").returncode == 0
+    (project / "reports/metrics.json").write_text("{}")
+    (project / "reports/new.json").write_text("{}")
+    proc = mergeml(project, "verify-built")
+    assert proc.returncode == 1
+    line = one_error_line(proc.stderr)
+    assert "reports/metrics.json" in line
+    assert "reports/new.json" in line
