@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run
-from tests.unit.test_comment import REPO, TOKEN, FakeGitHub
+from tests.unit.test_comment import REPO, TOKEN, FakeGitHub, serving
 
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    server = FakeGitHub()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving() as server:
+        yield server
 
 
 def post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -173,6 +174,20 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Loopback requests must not be routed through a developer's proxy."""
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(var, raising=False)
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[FakeGitHub]:
+    """A fake GitHub on loopback for the duration of the block."""
+    server = FakeGitHub()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

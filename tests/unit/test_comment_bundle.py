@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,20 +10,15 @@ import pytest
 
 from mergeml.comment import GitHubClient, post_bundle, read_bundle, write_bundle
 from mergeml.errors import GitHubError
-from tests.unit.test_comment import HEAD_SHA, PR, REPO, TOKEN, FakeGitHub
+from tests.unit.test_comment import HEAD_SHA, PR, REPO, TOKEN, FakeGitHub, serving
 
 
 @pytest.fixture
 def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(var, raising=False)
-    server = FakeGitHub()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving() as server:
+        yield server
 
 
 def bundle(tmp_path: Path, **meta: object) -> Path:
