@@ -317,6 +317,62 @@ def comment(
     click.echo(f"{action} comment {comment_id} on {repo}#{pr}")
 
 
+@cli.command("registry")
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def registry_cmd(as_json: bool) -> None:
+    """Every model version: commit, model md5, key metrics, current stages (from git tags)."""
+    import json
+
+    from mergeml.registry import read_registry
+    from mergeml.scm import Git
+
+    data = read_registry(Git())
+    if as_json:
+        click.echo(json.dumps(data, indent=2, allow_nan=False))
+        return
+    for name, art in data["artifacts"].items():
+        stages = ", ".join(f"{s}: {v}" for s, v in art["stages"].items()) or "no stage"
+        click.echo(f"{name}  latest {art['latest'] or '-'}  ({stages})")
+        for v in art["versions"]:
+            metrics = ", ".join(
+                f"{k} {val:.4g}" for k, val in list((v["metrics"] or {}).items())[:3]
+            )
+            md5 = (v["model_md5"] or "unavailable")[:12]
+            flags = " [deregistered]" if v["deregistered"] else ""
+            click.echo(
+                f"  {v['version']}  {v['commit'][:7]}  md5 {md5}  "
+                f"{metrics or 'metrics unavailable'}  {' '.join(v['stages'])}{flags}"
+            )
+    for warning in data["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command("history")
+@click.argument("stage")
+@click.option("--json", "as_json", is_flag=True, help="Print the assignments as JSON.")
+def history_cmd(stage: str, as_json: bool) -> None:
+    """Every assignment of STAGE, oldest first: version, commit, time, actor, message."""
+    import json
+    from datetime import UTC, datetime
+
+    from mergeml.registry import stage_history
+    from mergeml.scm import Git
+
+    items = stage_history(Git(), stage)
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    if not items:
+        click.echo(f"no assignments of stage '{stage}'")
+    for a in items:
+        when = datetime.fromtimestamp(a["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        action = "unassigned" if a["unassign"] else "assigned"
+        click.echo(
+            f"{when}  {a['artifact']} {a['version'] or a['commit'][:7]}  {action} by "
+            f"{a['actor']}  ({a['tag']}): {a['message'].splitlines()[0] if a['message'] else ''}"
+        )
+
+
 @cli.group()
 def model() -> None:
     """Inspect model files safely."""

@@ -24,23 +24,37 @@ def _read_lock(lock_path: Path) -> dict[str, Any]:
         raise ModelFileError(f"lock file not found: {lock_path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"cannot read lock file {lock_path}: {exc}") from exc
+    return _parse_lock(text, str(lock_path))
+
+
+def _parse_lock(text: str, where: str) -> dict[str, Any]:
+    """The ``stages`` mapping of dvc.lock ``text``."""
     try:
         # BaseLoader builds only str/list/dict (no Python objects) and keeps every scalar a
         # string, so an all-digit md5 stays a hash instead of becoming an int.
         lock = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
-        raise ModelFileError(f"cannot parse lock file {lock_path}: {reason}") from exc
+        raise ModelFileError(f"cannot parse lock file {where}: {reason}") from exc
     stages = lock.get("stages") if isinstance(lock, dict) else None
     if not isinstance(stages, dict):
-        raise ModelFileError(f"{lock_path} is not a dvc.lock file (no 'stages' mapping)")
+        raise ModelFileError(f"{where} is not a dvc.lock file (no 'stages' mapping)")
     return stages
 
 
 def output_md5(lock_path: Path, out_path: str) -> str | None:
     """The md5 that ``lock_path`` records for output ``out_path``, or None if absent."""
+    return _md5_in(_read_lock(lock_path), out_path)
+
+
+def md5_in_lock_text(text: str, out_path: str, where: str = "dvc.lock") -> str | None:
+    """The md5 that dvc.lock ``text`` (e.g. read from a git ref) records for ``out_path``."""
+    return _md5_in(_parse_lock(text, where), out_path)
+
+
+def _md5_in(stages: dict[str, Any], out_path: str) -> str | None:
     wanted = normalise_out_path(out_path)
-    for stage in _read_lock(lock_path).values():
+    for stage in stages.values():
         outs = stage.get("outs") if isinstance(stage, dict) else None
         for out in outs if isinstance(outs, list) else []:
             if not isinstance(out, dict) or not isinstance(out.get("path"), str):

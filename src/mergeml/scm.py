@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mergeml.errors import MergemlError
+
+_FIELDS = (
+    "%(refname:strip=2)",
+    "%(objecttype)",
+    "%(*objectname)",
+    "%(taggername)",
+    "%(taggeremail:trim)",
+    "%(taggerdate:unix)",
+    "%(contents)",
+)
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """An annotated tag: its name, the commit it points to, who made it, when, and why."""
+
+    name: str
+    commit: str
+    tagger: str
+    email: str
+    timestamp: int
+    message: str
 
 
 class ScmError(MergemlError):
@@ -65,3 +88,21 @@ class Git:
         """Files under ``paths`` that differ from HEAD (modified, deleted or untracked)."""
         out = self._repo.git.status("--porcelain", "--untracked-files=all", "--", *paths)
         return sorted(line[3:] for line in out.splitlines() if line.strip())
+
+    def annotated_tags(self) -> list[TagInfo]:
+        """Every annotated tag, read with one `git for-each-ref` call."""
+        out = self._repo.git.for_each_ref(
+            "refs/tags", f"--format={'%00'.join(_FIELDS)}%1e", strip_newline_in_stdout=False
+        )
+        tags = []
+        for record in out.split(chr(30)):
+            fields = record.lstrip("\n").split(chr(0))
+            if len(fields) != len(_FIELDS) or fields[1] != "tag":
+                continue  # lightweight tags carry no author or message
+            name, _, commit, tagger, email, stamp, message = fields
+            tags.append(TagInfo(name, commit, tagger, email, int(stamp or 0), message.strip()))
+        return tags
+
+    def tree(self, ref: str) -> str:
+        """The tree SHA of ``ref``'s commit."""
+        return str(self._repo.commit(self.resolve(ref)).tree.hexsha)
