@@ -1,9 +1,11 @@
 """Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
 
-    python benchmarks/run.py [--quick] [--only full|noop|scale|report] [--reps N] [--scale-reps N]
+    python benchmarks/run.py [--quick] [--only full|noop|scale|report|registry] [--reps N]
+                             [--scale-reps N]
 
 Every number is a ratio against a baseline measured in the same run on the same machine,
-except `report vs 2 s limit`, which is the report's time against a fixed 2 s.
+except `report vs 2 s limit` and `registry vs 0.5 s limit`, which are times against a fixed
+limit. `registry vs gto show` is mergeml / gto, so ≤ 0.1 means gto is at least 10x slower.
 Progress goes to stderr; the table, the per-stage profiles and the final
 ``N passed, M failed`` line go to stdout; the results go to benchmarks/results/latest.json.
 The exit code is 0 whatever the ratios; it is non-zero only when the harness breaks.
@@ -43,6 +45,19 @@ SCALE_EDITS: Edits = {
     )
 }
 REPORT_COMMITS, REPORT_PARAM_EVERY, REPORT_REPS, REPORT_LIMIT_S = 1000, 50, 5, 2.0
+REGISTRY_VERSIONS, REGISTRY_REPS, REGISTRY_LIMIT_S = 1000, 5, 0.5
+REGISTRY_ARTIFACT, REGISTRY_STAGES = "tabular-model", ("staging", "production")
+REGISTRY_DVC_YAML = """\
+stages:
+  train:
+    cmd: python pipelines/train.py
+    outs:
+      - models/model.skops
+artifacts:
+  tabular-model:
+    path: models/model.skops
+    type: model
+"""
 PROFILE_COLUMNS = (
     ("wall s", "seconds", ".2f"),
     ("import s", "import_seconds", ".2f"),
@@ -239,6 +254,55 @@ def history_stream(project: Path, commits: int, param_every: int) -> bytes:
         for path, text in changes.items():
             blob(path, text)
         out.append(b"\n")
+    return b"".join(out)
+
+
+def registry_version(i: int) -> str:
+    """The ``i``-th registered version (1-based), increasing in semver order."""
+    return f"v1.{i // 100}.{i % 100}"
+
+
+def registry_stream(versions: int) -> bytes:
+    """A `git fast-import` stream: ``versions`` commits on main, each with its own dvc.lock
+    (md5 of models/model.skops) and reports/metrics.json (the first also adds dvc.yaml);
+    then per commit an annotated version tag `NAME@vX.Y.Z` and a stage tag `NAME#STAGE#N`
+    (stages alternate, N increasing), with tagger times strictly increasing."""
+    out: list[bytes] = []
+
+    def data(text: str) -> bytes:
+        raw = text.encode()
+        return b"data %d\n%s\n" % (len(raw), raw)
+
+    for i in range(1, versions + 1):
+        md5 = f"{i:032x}"
+        lock = (
+            "schema: '2.0'\nstages:\n  train:\n    cmd: python pipelines/train.py\n"
+            f"    outs:\n    - path: models/model.skops\n      hash: md5\n      md5: {md5}\n"
+            "      size: 1000\n"
+        )
+        metrics = json.dumps({"roc_auc": round(0.8 + i / 1e5, 6), "accuracy": 0.9}) + "\n"
+        files = {"dvc.lock": lock, "reports/metrics.json": metrics}
+        if i == 1:
+            files = {"dvc.yaml": REGISTRY_DVC_YAML, **files}
+        out.append(b"commit refs/heads/main\nmark :%d\n" % i)
+        out.append(b"committer bench <bench@example.invalid> %d +0000\n" % (1_700_000_000 + 60 * i))
+        out.append(data(f"train {i}"))
+        for path, text in files.items():
+            out.append(b"M 100644 inline %s\n" % path.encode() + data(text))
+        out.append(b"\n")
+    for i in range(1, versions + 1):
+        stage = REGISTRY_STAGES[(i - 1) % len(REGISTRY_STAGES)]
+        version = registry_version(i)
+        for k, (name, message) in enumerate(
+            (
+                (f"{REGISTRY_ARTIFACT}@{version}", f"Registering {version}"),
+                (f"{REGISTRY_ARTIFACT}#{stage}#{i}", f"Assigning {stage} to {version}"),
+            )
+        ):
+            when = 1_700_000_000 + 60 * i + 10 + k
+            out.append(b"tag %s\nfrom :%d\n" % (name.encode(), i))
+            out.append(b"tagger bench <bench@example.invalid> %d +0000\n" % when)
+            out.append(data(message))
     return b"".join(out)
 
 
@@ -470,6 +534,75 @@ class Bench:
             Result(f"report vs {REPORT_LIMIT_S:g} s limit", REPORT_LIMIT_S, best, "s", 1.0),
         ]
 
+    def registry_project(self) -> Path:
+        """A git repo of 1,000 commits and 2,000 GTO annotated tags, all via fast-import."""
+        project = self.tmp / "registry"
+        project.mkdir()
+        git(project, self.env, "init", "-q", "-b", "main")
+        progress(
+            f"registry: {REGISTRY_VERSIONS} commits + {2 * REGISTRY_VERSIONS} tags (fast-import)"
+        )
+        git(project, self.env, "fast-import", "--quiet", stdin=registry_stream(REGISTRY_VERSIONS))
+        git(project, self.env, "reset", "-q", "--hard", "main")
+        return project
+
+    def registry(self) -> list[Result]:
+        project = self.registry_project()
+        out = self.tmp / "registry.json"
+        mergeml = (PYTHON, "-m", "mergeml", "registry", "--json")
+        gto = (str(Path(PYTHON).parent / "gto"), "show", "--json")
+
+        def run_mergeml() -> Run:
+            result = run(mergeml, project, self.env)
+            out.write_text(result.stdout)
+            return result
+
+        progress("registry: one untimed run of each side, checking the stage holders agree")
+        ours = json.loads(run_mergeml().stdout)["artifacts"]
+        theirs = json.loads(run(gto, project, self.env).stdout)
+        ours_stages = {name: art["stages"] for name, art in ours.items()}
+        gto_stages = {
+            name: {stage: v for stage, v in (art.get("stage") or {}).items() if v}
+            for name, art in theirs.items()
+        }
+        last = {
+            stage: registry_version(
+                max(
+                    i
+                    for i in range(1, REGISTRY_VERSIONS + 1)
+                    if REGISTRY_STAGES[(i - 1) % 2] == stage
+                )
+            )
+            for stage in REGISTRY_STAGES
+        }
+        if ours_stages != gto_stages or ours_stages.get(REGISTRY_ARTIFACT) != last:
+            raise RuntimeError(
+                f"stage holders differ: mergeml {ours_stages}, gto {gto_stages}, expected {last}"
+            )
+        versions = len(ours[REGISTRY_ARTIFACT]["versions"])
+        if versions != REGISTRY_VERSIONS:
+            raise RuntimeError(f"mergeml registry shows {versions} versions")
+        ours_times, gto_times = [], []
+        for rep in range(REGISTRY_REPS):
+            progress(f"registry: mergeml registry / gto show ({rep + 1}/{REGISTRY_REPS})")
+            ours_times.append(run_mergeml().seconds)
+            gto_times.append(run(gto, project, self.env).seconds)
+        log = self.tmp / "importtime-registry.txt"
+        run((PYTHON, "-X", "importtime", *mergeml[1:]), project, self.env, stderr_to=log)
+        best = min(ours_times)
+        detail = {
+            "versions": versions,
+            "tags": 2 * REGISTRY_VERSIONS,
+            "stage_holders": ours_stages,
+            "registry_seconds": [round(t, 3) for t in ours_times],
+            "gto_show_seconds": [round(t, 3) for t in gto_times],
+            "registry_top_imports": top_imports(log.read_text()),
+        }
+        return [
+            Result("registry vs gto show (mergeml/gto)", min(gto_times), best, "s", 0.1, detail),
+            Result(f"registry vs {REGISTRY_LIMIT_S:g} s limit", REGISTRY_LIMIT_S, best, "s", 1.0),
+        ]
+
 
 def run_detail(dvc: Run, bare: Run) -> dict[str, Any]:
     """Where the best `dvc repro -f` spent its time, and both sides' peak RSS."""
@@ -538,17 +671,30 @@ def print_report_detail(detail: dict[str, Any]) -> None:
     print(f"  mergeml report top imports (cumulative s): {tops}")
 
 
+def print_registry_detail(detail: dict[str, Any]) -> None:
+    def seconds(key: str) -> str:
+        return " ".join(f"{t:.2f}" for t in detail[key])
+
+    print(f"\nregistry: {detail['versions']} versions, {detail['tags']} tags; runs in order (s):")
+    print(f"  mergeml registry --json  {seconds('registry_seconds')}")
+    print(f"  gto show --json          {seconds('gto_show_seconds')}")
+    tops = ", ".join(f"{k} {v:.2f}" for k, v in detail["registry_top_imports"].items())
+    print(f"  mergeml registry top imports (cumulative s): {tops}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
     parser.add_argument(
-        "--only", choices=("full", "noop", "scale", "report"), help="run one benchmark"
+        "--only",
+        choices=("full", "noop", "scale", "report", "registry"),
+        help="run one benchmark",
     )
     parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
     parser.add_argument("--scale-reps", type=int, default=2, help="scale repetitions (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
-    default = ["full", "noop"] + ([] if args.quick else ["scale"]) + ["report"]
+    default = ["full", "noop"] + ([] if args.quick else ["scale"]) + ["report", "registry"]
     chosen = [args.only] if args.only else default
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
     bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
@@ -565,6 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "noop": lambda: results.append(bench.noop(project)),
         "scale": lambda: results.extend(bench.scale()),
         "report": lambda: results.extend(bench.report()),
+        "registry": lambda: results.extend(bench.registry()),
     }
     started, load_before = time.perf_counter(), os.getloadavg()
     try:
@@ -582,6 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_profile(r.name, r.detail)
         if "report_top_imports" in r.detail:
             print_report_detail(r.detail)
+        if "registry_top_imports" in r.detail:
+            print_registry_detail(r.detail)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -317,6 +317,58 @@ def comment(
     click.echo(f"{action} comment {comment_id} on {repo}#{pr}")
 
 
+@cli.command("promote")
+@click.argument("stage")
+@click.option("--rev", default="HEAD", show_default=True, help="The commit to promote.")
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    default="minor",
+    show_default=True,
+    help="How to number a model that has no version yet.",
+)
+@click.option("--remote", default="origin", show_default=True, help="Where to push.")
+@click.option("--dry-run", is_flag=True, help="Check everything and show the plan; write nothing.")
+@click.option("--message", default="", help="Why: recorded in the tags.")
+def promote(stage: str, rev: str, bump: str, remote: str, dry_run: bool, message: str) -> None:
+    """Promote REV to STAGE: gated merge into release/STAGE plus GTO tags, pushed atomically.
+
+    Refused before any ref is written when the tree is dirty, the stage is unknown, REV is
+    not on REMOTE's main, it skips a required earlier stage, or it fails the gates
+    (absolute, and against the model now in STAGE). Promoting what is already there
+    writes nothing and exits 0.
+    """
+    from mergeml import promotion
+    from mergeml.config.compose import load_yaml
+    from mergeml.scm import Git, PushRejected, actor
+
+    artifacts = (load_yaml(Path("dvc.yaml")) or {}).get("artifacts") or {"model": {}}
+    artifact = next(iter(artifacts))
+    repo = Git()
+    for attempt in range(1, 4):
+        repo.fetch(remote)
+        plan = promotion.plan(repo, artifact, stage, rev, bump=bump, remote=remote)
+        if plan.already:
+            if attempt > 1:
+                raise promotion.PromotionError(
+                    f"another promotion put {artifact} {plan.version} in {stage} first"
+                )
+            click.echo(f"{artifact} {plan.version} is already in {stage}; nothing written")
+            return
+        tags = ([f"{artifact}@{plan.version}"] if plan.new_version else []) + [plan.stage_tag]
+        if dry_run:
+            click.echo(f"would push release/{stage} -> {plan.release_new[:12]} and {tags}")
+            return
+        try:
+            promotion.execute(repo, plan, remote=remote, actor=actor(repo), message=message)
+        except PushRejected as exc:
+            click.echo(f"attempt {attempt}: {exc}; fetching and checking again", err=True)
+            continue
+        click.echo(f"promoted {artifact} {plan.version} to {stage}: {', '.join(tags)}")
+        return
+    raise promotion.PromotionError(f"{remote} rejected the promotion 3 times; nothing written")
+
+
 @cli.command("registry")
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
 def registry_cmd(as_json: bool) -> None:

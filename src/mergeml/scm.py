@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,3 +107,74 @@ class Git:
     def tree(self, ref: str) -> str:
         """The tree SHA of ``ref``'s commit."""
         return str(self._repo.commit(self.resolve(ref)).tree.hexsha)
+
+    def is_dirty(self) -> bool:
+        """Uncommitted changes to tracked files."""
+        return bool(self._repo.is_dirty(untracked_files=False))
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        import git
+
+        try:
+            self._repo.git.merge_base("--is-ancestor", ancestor, descendant)
+        except git.GitCommandError:
+            return False
+        return True
+
+    def merge_with_tree(self, first_parent: str, source: str, message: str) -> str:
+        """A merge commit of ``source`` into ``first_parent`` whose tree is exactly source's."""
+        tree = self.tree(source)
+        out = self._repo.git.commit_tree(tree, "-p", first_parent, "-p", source, "-m", message)
+        return str(out).strip()
+
+    def fetch(self, remote: str) -> None:
+        """Fetch branches and tags from ``remote`` (pruning deleted tags is not done)."""
+        import git
+
+        try:
+            self._repo.git.fetch(remote, "--tags", "--quiet")
+        except git.GitCommandError as exc:
+            raise ScmError(f"cannot fetch from {remote}: {_first_line(exc)}") from exc
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """An annotated tag (the identity comes from git's configuration)."""
+        self._repo.git.tag("-a", name, commit, "-m", message)
+
+    def delete_tag(self, name: str) -> None:
+        import git
+
+        with contextlib.suppress(git.GitCommandError):
+            self._repo.git.tag("-d", name)
+
+    def push_atomic(
+        self, remote: str, *, branch: tuple[str, str, str | None], tags: list[str]
+    ) -> None:
+        """Push one branch update (compare-and-swap on its old value) and tags atomically.
+
+        Raises PushRejected when the remote refuses any of it; then nothing was written.
+        """
+        import git
+
+        name, new, old = branch
+        lease = f"--force-with-lease=refs/heads/{name}:{old or ''}"
+        refspecs = [f"{new}:refs/heads/{name}", *[f"refs/tags/{t}:refs/tags/{t}" for t in tags]]
+        try:
+            self._repo.git.push("--atomic", "--porcelain", lease, remote, *refspecs)
+        except git.GitCommandError as exc:
+            raise PushRejected(f"{remote} rejected the push: {_first_line(exc)}") from exc
+
+
+class PushRejected(ScmError):
+    """The remote refused an atomic push; none of its refs were updated."""
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "stderr", "") or exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else str(exc)
+
+
+def actor(repo: Git) -> str:
+    """Who is acting: git's committer identity, name and email."""
+    ident = str(repo._repo.git.var("GIT_COMMITTER_IDENT"))
+    return ident.rsplit(" ", 2)[0]
