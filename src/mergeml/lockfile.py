@@ -32,7 +32,7 @@ def _parse_lock(text: str, where: str) -> dict[str, Any]:
     try:
         # BaseLoader builds only str/list/dict (no Python objects) and keeps every scalar a
         # string, so an all-digit md5 stays a hash instead of becoming an int.
-        lock = yaml.load(text, Loader=yaml.BaseLoader)
+        lock = yaml.load(text, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ModelFileError(f"cannot parse lock file {where}: {reason}") from exc

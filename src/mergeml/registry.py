@@ -120,17 +120,19 @@ def _enrich(repo: Git, artifacts: dict[str, Artifact], lock_out: str, metrics_fi
     """Model md5 (from dvc.lock) and metrics of every version, read as blobs in-process."""
     from mergeml.lockfile import md5_in_lock_text
 
-    for art in artifacts.values():
-        for version in art.versions.values():
-            lock = repo.read_text(version.commit, "dvc.lock")
-            version.model_md5 = md5_in_lock_text(lock, lock_out) if lock else None
-            text = repo.read_text(version.commit, metrics_file)
-            try:
-                data = json.loads(text) if text else None
-            except json.JSONDecodeError:
-                data = None
-            if isinstance(data, dict):
-                version.metrics = {k: v for k, v in data.items() if isinstance(v, int | float)}
+    versions = [v for art in artifacts.values() for v in art.versions.values()]
+    wanted = [(v.commit, path) for v in versions for path in ("dvc.lock", metrics_file)]
+    blobs = repo.read_many(wanted)
+    for version in versions:
+        lock = blobs.get((version.commit, "dvc.lock"))
+        version.model_md5 = md5_in_lock_text(lock, lock_out) if lock else None
+        text = blobs.get((version.commit, metrics_file))
+        try:
+            data = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            version.metrics = {k: v for k, v in data.items() if isinstance(v, int | float)}
 
 
 def release_warnings(repo: Git, artifacts: dict[str, Artifact]) -> list[str]:

@@ -104,6 +104,38 @@ class Git:
             tags.append(TagInfo(name, commit, tagger, email, int(stamp or 0), message.strip()))
         return tags
 
+    def read_many(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """Texts of many (commit, path) blobs from one `git cat-file --batch` process."""
+        import subprocess
+
+        if not wanted:
+            return {}
+        request = "".join(f"{sha}:{path}\n" for sha, path in wanted).encode()
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            input=request,
+            capture_output=True,
+            cwd=self.root,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ScmError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+        out, pos = proc.stdout, 0
+        found: dict[tuple[str, str], str | None] = {}
+        for key in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) != 3 or header[1] != b"blob":
+                found[key] = None
+                if len(header) == 3:  # a tree or another object: skip its content
+                    pos += int(header[2]) + 1
+                continue
+            size = int(header[2])
+            found[key] = out[pos : pos + size].decode("utf-8", errors="replace")
+            pos += size + 1
+        return found
+
     def tree(self, ref: str) -> str:
         """The tree SHA of ``ref``'s commit."""
         return str(self._repo.commit(self.resolve(ref)).tree.hexsha)
