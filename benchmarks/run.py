@@ -652,27 +652,35 @@ def print_profile(title: str, detail: dict[str, Any]) -> None:
         print(f"{row['stage']:<17}{''.join(cells)}  {tops}")
 
 
-def print_report_detail(detail: dict[str, Any]) -> None:
-    def seconds(key: str) -> str:
-        return " ".join(f"{t:.2f}" for t in detail[key])
+def print_runs(
+    detail: dict[str, Any], heading: str, runs: Sequence[tuple[str, str]], tops_key: str
+) -> None:
+    """Each command's times, in run order, then the top imports of mergeml's command."""
+    print(f"\n{heading}; runs in order (s):")
+    width = max(len(label) for label, _ in runs)
+    for label, key in runs:
+        print(f"  {label:<{width}}  " + " ".join(f"{t:.2f}" for t in detail[key]))
+    tops = ", ".join(f"{k} {v:.2f}" for k, v in detail[tops_key].items())
+    print(f"  {runs[0][0].split(' --')[0]} top imports (cumulative s): {tops}")
 
-    print(f"\nreport: {detail['commits_on_main']} commits on main; runs in order (s):")
-    print(f"  mergeml report    {seconds('report_seconds')}")
-    print(f"  dvc metrics diff  {seconds('metrics_diff_seconds')}")
-    print(f"  dvc params diff   {seconds('params_diff_seconds')}")
-    tops = ", ".join(f"{k} {v:.2f}" for k, v in detail["report_top_imports"].items())
-    print(f"  mergeml report top imports (cumulative s): {tops}")
+
+def print_report_detail(detail: dict[str, Any]) -> None:
+    runs = [
+        ("mergeml report", "report_seconds"),
+        ("dvc metrics diff", "metrics_diff_seconds"),
+        ("dvc params diff", "params_diff_seconds"),
+    ]
+    heading = f"report: {detail['commits_on_main']} commits on main"
+    print_runs(detail, heading, runs, "report_top_imports")
 
 
 def print_registry_detail(detail: dict[str, Any]) -> None:
-    def seconds(key: str) -> str:
-        return " ".join(f"{t:.2f}" for t in detail[key])
-
-    print(f"\nregistry: {detail['versions']} versions, {detail['tags']} tags; runs in order (s):")
-    print(f"  mergeml registry --json  {seconds('registry_seconds')}")
-    print(f"  gto show --json          {seconds('gto_show_seconds')}")
-    tops = ", ".join(f"{k} {v:.2f}" for k, v in detail["registry_top_imports"].items())
-    print(f"  mergeml registry top imports (cumulative s): {tops}")
+    runs = [
+        ("mergeml registry --json", "registry_seconds"),
+        ("gto show --json", "gto_show_seconds"),
+    ]
+    heading = f"registry: {detail['versions']} versions, {detail['tags']} tags"
+    print_runs(detail, heading, runs, "registry_top_imports")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
