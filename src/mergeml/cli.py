@@ -340,10 +340,10 @@ def promote(stage: str, rev: str, bump: str, remote: str, dry_run: bool, message
     """
     from mergeml import promotion
     from mergeml.config.compose import load_yaml
+    from mergeml.config.stage import artifact_name
     from mergeml.scm import Git, PushRejected, actor
 
-    artifacts = (load_yaml(Path("dvc.yaml")) or {}).get("artifacts") or {"model": {}}
-    artifact = next(iter(artifacts))
+    artifact = artifact_name(load_yaml(Path("dvc.yaml")))
     repo = Git()
     for attempt in range(1, 4):
         repo.fetch(remote)

@@ -6,12 +6,11 @@ import contextlib
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from mergeml.errors import MergemlError
 
@@ -33,6 +32,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        with open(tmp, "rb") as handle:  # on disk before it takes the final name
+            os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual mode
         os.replace(tmp, path)
     finally:
@@ -61,13 +62,12 @@ def round_floats(obj: Any, digits: int = 6) -> Any:
         return {key: round_floats(value, digits) for key, value in obj.items()}
     if isinstance(obj, list | tuple):
         return [round_floats(value, digits) for value in obj]
-    if isinstance(obj, np.ndarray):
+    np = sys.modules.get("numpy")  # no numpy objects can exist before numpy is imported
+    if np is not None and isinstance(obj, np.ndarray | np.generic):
         return round_floats(obj.tolist(), digits)
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, float):
         value = float(obj)
         return round(value, digits) + 0.0 if math.isfinite(value) else value
     return obj

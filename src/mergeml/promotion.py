@@ -15,8 +15,8 @@ from mergeml.config.schema import GatesConfig, parse_section
 from mergeml.errors import MergemlError
 from mergeml.gates import check_gates, parse_metrics
 from mergeml.lockfile import md5_in_lock_text
-from mergeml.registry import Artifact, _semver, parse_tags
-from mergeml.scm import Git, PushRejected
+from mergeml.registry import Artifact, enrich, parse_tags, semver
+from mergeml.scm import Git
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Plan:
 def _bump(latest: str | None, part: str) -> str:
     if latest is None:
         return "v1.0.0" if part == "major" else "v0.1.0" if part == "minor" else "v0.0.1"
-    major, minor, patch = _semver(latest)
+    major, minor, patch = semver(latest)
     if part == "major":
         return f"v{major + 1}.0.0"
     if part == "minor":
@@ -92,13 +92,10 @@ def plan(repo: Git, artifact: str, stage: str, rev: str, *, bump: str, remote: s
     if main is None or not repo.is_ancestor(sha, main):
         raise PromotionError(f"{rev} ({sha[:12]}) is not reachable from {remote}/main")
     art = parse_tags(repo.annotated_tags()).get(artifact, Artifact(artifact))
+    enrich(repo, {artifact: art}, MODEL_OUT, METRICS)  # every version's md5, one batch read
     md5 = _model_md5(repo, sha)
-    same = [v for v in art.versions.values() if not v.deregistered and v.commit == sha]
-    same = same or [
-        v
-        for v in art.versions.values()
-        if not v.deregistered and _md5_or_none(repo, v.commit) == md5
-    ]
+    live = [v for v in art.versions.values() if not v.deregistered]
+    same = [v for v in live if v.commit == sha] or [v for v in live if v.model_md5 == md5]
     release = f"{remote}/release/{stage}"
     release_old = repo.first_existing([release])
     holder_version = art.stage_holders().get(stage)
@@ -146,11 +143,6 @@ def plan(repo: Git, artifact: str, stage: str, rev: str, *, bump: str, remote: s
     )
 
 
-def _md5_or_none(repo: Git, commit: str) -> str | None:
-    text = repo.read_text(commit, "dvc.lock")
-    return md5_in_lock_text(text, MODEL_OUT) if text else None
-
-
 def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> None:
     """Create the tags locally and push branch + tags atomically; undo the tags on failure."""
     metrics = repo.read_text(p.rev, METRICS)
@@ -178,11 +170,7 @@ def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> Non
             branch=(f"release/{p.stage}", p.release_new, p.release_old),
             tags=created,
         )
-    except PushRejected:
-        for tag in created:
-            repo.delete_tag(tag)
-        raise
-    except BaseException:
+    except BaseException:  # a rejected push or anything else: leave no local tags behind
         for tag in created:
             repo.delete_tag(tag)
         raise

@@ -57,7 +57,7 @@ class Artifact:
     def latest(self) -> str | None:
         """The highest registered (not deregistered) version."""
         live = [v for v in self.versions.values() if not v.deregistered]
-        return max(live, key=lambda v: _semver(v.version)).version if live else None
+        return max(live, key=lambda v: semver(v.version)).version if live else None
 
     def stage_holders(self) -> dict[str, str]:
         """stage -> version of its newest assignment (none after an unassignment)."""
@@ -71,7 +71,7 @@ class Artifact:
         }
 
 
-def _semver(version: str) -> tuple[int, ...]:
+def semver(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version[1:].split("."))
 
 
@@ -95,7 +95,7 @@ def parse_tags(tags: list[TagInfo]) -> dict[str, Artifact]:
     for match, tag in stage_tags:
         art = artifacts.setdefault(match["name"], Artifact(match["name"]))
         at_commit = [v.version for v in art.versions.values() if v.commit == tag.commit]
-        version = max(at_commit, key=_semver) if at_commit else None
+        version = max(at_commit, key=semver) if at_commit else None
         art.assignments.append(
             Assignment(
                 art.name,
@@ -116,7 +116,7 @@ def parse_tags(tags: list[TagInfo]) -> dict[str, Artifact]:
     return artifacts
 
 
-def _enrich(repo: Git, artifacts: dict[str, Artifact], lock_out: str, metrics_file: str) -> None:
+def enrich(repo: Git, artifacts: dict[str, Artifact], lock_out: str, metrics_file: str) -> None:
     """Model md5 (from dvc.lock) and metrics of every version, read as blobs in-process."""
     from mergeml.lockfile import md5_in_lock_text
 
@@ -156,7 +156,7 @@ def read_registry(
 ) -> dict[str, Any]:
     """Every artifact with its versions, stage holders and warnings."""
     artifacts = parse_tags(repo.annotated_tags())
-    _enrich(repo, artifacts, lock_out, metrics_file)
+    enrich(repo, artifacts, lock_out, metrics_file)
     return {
         "artifacts": {
             name: {
@@ -164,7 +164,7 @@ def read_registry(
                 "stages": art.stage_holders(),
                 "versions": [
                     asdict(v)
-                    for v in sorted(art.versions.values(), key=lambda v: _semver(v.version))
+                    for v in sorted(art.versions.values(), key=lambda v: semver(v.version))
                 ],
             }
             for name, art in sorted(artifacts.items())

@@ -16,7 +16,6 @@ import html
 import io
 import json
 import math
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import yaml
 from mergeml.comment import MARKER, MAX_BODY  # the sticky comment's marker and limit
 from mergeml.config.compose import flatten
 from mergeml.config.schema import GatesConfig, parse_section
-from mergeml.config.stage import declared_metrics
+from mergeml.config.stage import artifact_name, metrics_in
 from mergeml.errors import MergemlError
 from mergeml.gates import check_gates, parse_metrics
 from mergeml.metric_catalog import METRIC_DIRECTION
@@ -163,24 +162,6 @@ class Layout:
     params_files: tuple[str, ...]
 
 
-def _model_name(doc: Mapping[str, Any]) -> str:
-    artifacts = doc.get("artifacts")
-    if isinstance(artifacts, Mapping) and artifacts:
-        return str(next(iter(artifacts)))
-    return "model"
-
-
-def _metrics_file(text: str) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "dvc.yaml"
-        path.write_text(text, encoding="utf-8")
-        try:
-            found = declared_metrics(path)
-        except (MergemlError, AttributeError, TypeError, KeyError, StopIteration):
-            found = []
-    return found[0] if found else DEFAULT_METRICS
-
-
 def _params_files(doc: Mapping[str, Any]) -> tuple[str, ...]:
     """params.yaml plus every file named by a stage's ``params: [{file: [keys]}]`` entry."""
     files = [PARAMS_FILE]
@@ -199,7 +180,10 @@ def read_layout(text: str | None) -> Layout:
     doc = _yaml(text)
     if text is None or not isinstance(doc, Mapping):
         return Layout("model", DEFAULT_METRICS, (PARAMS_FILE,))
-    return Layout(_model_name(doc), _metrics_file(text), _params_files(doc))
+    metrics = metrics_in(doc)
+    return Layout(
+        artifact_name(doc), metrics[0] if metrics else DEFAULT_METRICS, _params_files(doc)
+    )
 
 
 # --- parameters ---------------------------------------------------------------------------------

@@ -65,13 +65,27 @@ def load_stage_params(stage: str, model: type[M], root: Path = Path()) -> M:
 
 def declared_metrics(dvc_yaml: Path) -> list[str]:
     """Metrics files dvc.yaml declares (stage `metrics:` outputs and top-level `metrics:`)."""
-    doc = load_yaml(dvc_yaml)
+    return metrics_in(load_yaml(dvc_yaml))
+
+
+def metrics_in(doc: Any) -> list[str]:
+    """Metrics files declared in a parsed dvc.yaml document (tolerates malformed parts)."""
+    if not isinstance(doc, Mapping):
+        return []
+    entries = list(doc.get("metrics") or [])
+    stages = doc.get("stages")
+    for stage in stages.values() if isinstance(stages, Mapping) else []:
+        if isinstance(stage, Mapping):
+            entries.extend(stage.get("metrics") or [])
     found: list[str] = []
-    entries = list(doc.get("metrics", []) if isinstance(doc, Mapping) else [])
-    for stage in (doc or {}).get("stages", {}).values():
-        entries.extend(stage.get("metrics", []))
     for entry in entries:
-        name = next(iter(entry)) if isinstance(entry, Mapping) else entry
+        name = str(next(iter(entry)) if isinstance(entry, Mapping) and entry else entry)
         if name not in found:
-            found.append(str(name))
+            found.append(name)
     return found
+
+
+def artifact_name(doc: Any, default: str = "model") -> str:
+    """The first artifact a parsed dvc.yaml names in its `artifacts:` block."""
+    artifacts = doc.get("artifacts") if isinstance(doc, Mapping) else None
+    return str(next(iter(artifacts))) if isinstance(artifacts, Mapping) and artifacts else default

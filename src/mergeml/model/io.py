@@ -17,8 +17,6 @@ import importlib
 import io
 import json
 import logging
-import os
-import secrets
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ import skops.io
 from sklearn.exceptions import InconsistentVersionWarning
 
 from mergeml.errors import ModelFileError
+from mergeml.files import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -202,22 +201,6 @@ def dumps_canonical(model: Any) -> bytes:
 # save
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def save_model(model: Any, path: Path) -> str:
     """Write ``model`` to ``path`` in canonical skops form; return the file's md5."""
     try:
@@ -225,7 +208,7 @@ def save_model(model: Any, path: Path) -> str:
     except ModelFileError as exc:
         raise ModelFileError(f"cannot save model to {path}: {exc}") from exc
     try:
-        _write_atomic(path, data)
+        write_bytes_atomic(path, data)
     except OSError as exc:
         raise ModelFileError(f"cannot write model file {path}: {exc.strerror or exc}") from exc
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
