@@ -3,31 +3,54 @@
 Every check runs before any ref is written; the branch and the tags go to the remote in
 one `git push --atomic`, so a rejected push leaves nothing there, and the local tags it
 made are deleted again, so nothing stale is left for later commands to read.
+Three ways in: `promote` (gated), `rollback` (forward-only: a new stage tag on an earlier
+holder) and `release_tags` (record, as tags, a merge that reached a release branch
+another way, e.g. a pull request merged in GitHub's UI).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mergeml.config.schema import GatesConfig, parse_section
 from mergeml.errors import MergemlError
 from mergeml.gates import check_gates, parse_metrics
 from mergeml.lockfile import md5_in_lock_text
-from mergeml.registry import Artifact, enrich, parse_tags, semver
-from mergeml.scm import Git
+from mergeml.policy import Policy
+from mergeml.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.scm import Git, PushRejected
 
 log = logging.getLogger(__name__)
 
-STAGES = ("staging", "production")
-REQUIRES = {"production": "staging"}  # a version reaches production only after staging
 MODEL_OUT = "models/model.skops"
 METRICS = "reports/metrics.json"
+ATTEMPTS = 3
+DEFAULT_WHY = {
+    "promote": "promote to {stage}",
+    "rollback": "roll back {stage} to {version}",
+    "record": "merged into release/{stage}",
+}
 
 
 class PromotionError(MergemlError):
     """A promotion was refused; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the user asked for: promote REV, roll back (to VERSION), or record the branch."""
+
+    artifact: str
+    stage: str
+    kind: str = "promote"  # promote | rollback | record
+    rev: str = "HEAD"
+    to: str | None = None  # rollback target version
+    bump: str = "minor"
+    remote: str = "origin"
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,73 +104,117 @@ def _check_gates(repo: Git, rev: str, holder: str | None, stage: str) -> None:
         raise PromotionError(f"{rev[:12]} fails the gates for {stage}: {names}")
 
 
-def plan(repo: Git, artifact: str, stage: str, rev: str, *, bump: str, remote: str) -> Plan:
-    """Everything the promotion will write, after every check; raises before any write."""
-    if stage not in STAGES:
-        raise PromotionError(f"unknown stage '{stage}' (stages: {', '.join(STAGES)})")
-    if repo.is_dirty():
-        raise PromotionError("the working tree has uncommitted changes: commit or stash first")
-    sha = repo.resolve(rev)
-    main = repo.first_existing([f"{remote}/main"])
-    if main is None or not repo.is_ancestor(sha, main):
-        raise PromotionError(f"{rev} ({sha[:12]}) is not reachable from {remote}/main")
-    art = parse_tags(repo.annotated_tags()).get(artifact, Artifact(artifact))
-    enrich(repo, {artifact: art}, MODEL_OUT, METRICS)  # every version's md5, one batch read
-    md5 = _model_md5(repo, sha)
+def _artifact(repo: Git, name: str) -> Artifact:
+    art = parse_tags(repo.annotated_tags()).get(name, Artifact(name))
+    enrich(repo, {name: art}, MODEL_OUT, METRICS)  # every version's md5, one batch read
+    return art
+
+
+def _same_model(art: Artifact, commit: str, md5: str) -> Version | None:
+    """The live version registered at ``commit``, else the one holding the same model."""
     live = [v for v in art.versions.values() if not v.deregistered]
-    same = [v for v in live if v.commit == sha] or [v for v in live if v.model_md5 == md5]
-    release = f"{remote}/release/{stage}"
-    release_old = repo.first_existing([release])
-    holder_version = art.stage_holders().get(stage)
-    in_stage = bool(same) and holder_version == same[0].version and release_old is not None
-    if in_stage and release_old is not None and repo.tree(release_old) == repo.tree(sha):
-        held = same[0]
-        return Plan(
-            artifact,
-            stage,
-            sha,
-            held.version,
-            held.commit,
-            False,
-            "",
-            release_old,
-            release_old,
-            already=True,
-        )
-    needed = REQUIRES.get(stage)
-    if needed:
-        staged = {a.version for a in art.assignments if a.stage == needed and not a.unassign}
-        if not same or same[0].version not in staged:
-            raise PromotionError(f"{rev} has never been in {needed}: promote it to {needed} first")
-    holder_commit = art.versions[holder_version].commit if holder_version else None
-    _check_gates(repo, sha, holder_commit, stage)
-    version = same[0].version if same else _bump(art.latest(), bump)
-    version_commit = same[0].commit if same else sha
-    number = max((a.number for a in art.assignments), default=0) + 1
-    if release_old is None or repo.is_ancestor(release_old, sha):
-        release_new = sha
+    same = [v for v in live if v.commit == commit] or [v for v in live if v.model_md5 == md5]
+    return same[0] if same else None
+
+
+def _newest_tag(art: Artifact, stage: str) -> str:
+    mine = [a for a in art.assignments if a.stage == stage]
+    return max(mine, key=lambda a: (a.timestamp, a.number)).tag if mine else ""
+
+
+def _release_head(repo: Git, remote: str, stage: str) -> str | None:
+    return repo.first_existing([f"{remote}/release/{stage}"])
+
+
+def _rollback_target(art: Artifact, stage: str, to: str | None) -> Version:
+    """The version to put back: VERSION when given, else the holder before the current one."""
+    holder = art.stage_holders().get(stage)
+    been = [a for a in art.assignments if a.stage == stage and not a.unassign and a.version]
+    if to is not None:
+        version = art.versions.get(to)
+        if version is None or version.deregistered:
+            raise PromotionError(f"{art.name} {to} is not a registered version")
+        if to not in {a.version for a in been}:
+            raise PromotionError(f"{to} was never in {stage}: use `mergeml promote` instead")
+        return version
+    for item in sorted(been, key=lambda a: (a.timestamp, a.number), reverse=True):
+        if item.version != holder and item.version is not None:
+            return art.versions[item.version]
+    now = holder or "nothing"
+    raise PromotionError(f"{stage} has no earlier holder than {now} to roll back to")
+
+
+def _tree_match(repo: Git, head: str) -> str:
+    """The commit a release head came from: itself, or a merged parent with the same tree."""
+    parents = repo.parents(head)
+    if len(parents) == 2 and repo.tree(parents[1]) == repo.tree(head):
+        return parents[1]
+    return head
+
+
+def plan(repo: Git, req: Request, policy: Policy) -> Plan:
+    """Everything the request will write, after every check; raises before any write."""
+    if req.stage not in policy.stages:
+        raise PromotionError(f"unknown stage '{req.stage}' (stages: {', '.join(policy.stages)})")
+    if req.kind != "record" and repo.is_dirty():
+        raise PromotionError("the working tree has uncommitted changes: commit or stash first")
+    art = _artifact(repo, req.artifact)
+    release_old = _release_head(repo, req.remote, req.stage)
+    if req.kind == "record":
+        if release_old is None:
+            raise PromotionError(f"{req.remote} has no release/{req.stage} branch")
+        sha = _tree_match(repo, release_old)
+    elif req.kind == "rollback":
+        sha = _rollback_target(art, req.stage, req.to).commit
     else:
-        release_new = repo.merge_with_tree(
-            release_old, sha, f"Promote {artifact} {version} to {stage}"
-        )
+        sha = repo.resolve(req.rev)
+        main = repo.first_existing([f"{req.remote}/main"])
+        if main is None or not repo.is_ancestor(sha, main):
+            raise PromotionError(f"{req.rev} ({sha[:12]}) is not reachable from {req.remote}/main")
+    same = _same_model(art, sha, _model_md5(repo, sha))
+    holder_version = art.stage_holders().get(req.stage)
+    holder = art.versions[holder_version] if holder_version else None
+    if (
+        same is not None
+        and holder is same
+        and release_old is not None
+        and repo.tree(release_old) == repo.tree(sha)
+    ):
+        tag = _newest_tag(art, req.stage)
+        return Plan(
+            req.artifact, req.stage, sha, same.version, same.commit, False, tag,
+            release_old, release_old, already=True,
+        )  # fmt: skip
+    needed = policy.requires.get(req.stage)
+    if needed and req.kind != "rollback":
+        staged = {a.version for a in art.assignments if a.stage == needed and not a.unassign}
+        if same is None or same.version not in staged:
+            broken = f"{sha[:12]} has never been in {needed}"
+            if req.kind == "record":  # already merged: record the truth, say what is wrong
+                log.warning("warning: %s, but release/%s holds it", broken, req.stage)
+            else:
+                raise PromotionError(f"{broken}: promote it to {needed} first")
+    if req.kind == "promote":
+        _check_gates(repo, sha, holder.commit if holder else None, req.stage)
+    version = same.version if same else _bump(art.latest(), req.bump)
+    number = max((a.number for a in art.assignments), default=0) + 1
+    if req.kind == "record" or release_old is None or repo.is_ancestor(release_old, sha):
+        release_new = release_old or sha  # recording never moves the branch
+    else:
+        verb = "Roll back" if req.kind == "rollback" else "Promote"
+        message = f"{verb} {req.artifact} {version} to {req.stage}"
+        release_new = repo.merge_with_tree(release_old, sha, message)
     return Plan(
-        artifact,
-        stage,
-        sha,
-        version,
-        version_commit,
-        not same,
-        f"{artifact}#{stage}#{number}",
-        release_old,
-        release_new,
-    )
+        req.artifact, req.stage, sha, version, same.commit if same else sha, same is None,
+        f"{req.artifact}#{req.stage}#{number}", release_old, release_new,
+    )  # fmt: skip
 
 
-def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> None:
+def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> list[str]:
     """Create the tags locally and push branch + tags atomically; undo the tags on failure."""
     metrics = repo.read_text(p.rev, METRICS)
     summary = json.dumps(json.loads(metrics)) if metrics else "metrics unavailable"
-    why = message or f"promote to {p.stage}"
+    why = message or DEFAULT_WHY["promote"].format(stage=p.stage)
     created = []
     try:
         if p.new_version:
@@ -174,3 +241,44 @@ def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> Non
         for tag in created:
             repo.delete_tag(tag)
         raise
+    return created
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    tags: list[str]  # what was pushed (or would be, on a dry run); empty when already there
+
+
+def run(
+    repo: Git,
+    req: Request,
+    *,
+    policy_for: Callable[[], Policy],
+    actor: str,
+    dry_run: bool = False,
+    say: Callable[[str], None] = log.warning,
+) -> Outcome:
+    """Fetch, plan, push; on a rejected push fetch and check again, a few times.
+
+    A promotion that finds, after a rejection, that another run put the same model in
+    the stage first has lost the race: it fails rather than report success.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        repo.fetch(req.remote)
+        p = plan(repo, req, policy_for())
+        if p.already:
+            if attempt > 1 and req.kind != "record":
+                raise PromotionError(
+                    f"another promotion put {req.artifact} {p.version} in {req.stage} first"
+                )
+            return Outcome(p, [])
+        tags = ([f"{p.artifact}@{p.version}"] if p.new_version else []) + [p.stage_tag]
+        if dry_run:
+            return Outcome(p, tags)
+        message = req.message or DEFAULT_WHY[req.kind].format(stage=req.stage, version=p.version)
+        try:
+            return Outcome(p, execute(repo, p, remote=req.remote, actor=actor, message=message))
+        except PushRejected as exc:
+            say(f"attempt {attempt}: {exc}; fetching and checking again")
+    raise PromotionError(f"{req.remote} rejected the {req.kind} {ATTEMPTS} times; nothing written")

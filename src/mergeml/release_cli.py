@@ -1,10 +1,55 @@
-"""Release commands: promote, registry, history (registered on the `mergeml` group)."""
+"""Release commands: promote, rollback, release-tags, registry, history, card.
+
+Registered on the `mergeml` group by cli.py. Every command is thin: the logic lives in
+promotion, registry and card, which the tests drive directly as well.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from mergeml.promotion import Outcome, Request
+    from mergeml.scm import Git
+
+REMOTE_HELP = "Where to push (a configured remote)."
+DRY_RUN_HELP = "Check everything and show the plan; write nothing."
+
+
+def _run(req: Request, dry_run: bool = False) -> Outcome:
+    """Run a promotion request in the current repository (model name from its dvc.yaml)."""
+    import dataclasses
+
+    from mergeml import promotion
+    from mergeml.config.compose import load_yaml
+    from mergeml.config.stage import artifact_name
+    from mergeml.policy import load_policy
+    from mergeml.scm import Git, actor
+
+    repo = Git()
+    req = dataclasses.replace(req, artifact=artifact_name(load_yaml(repo.root / "dvc.yaml")))
+    return promotion.run(
+        repo,
+        req,
+        policy_for=lambda: load_policy(repo, req.remote),
+        actor=actor(repo),
+        dry_run=dry_run,
+        say=lambda line: click.echo(line, err=True),
+    )
+
+
+def _report(outcome: Outcome, dry_run: bool, done: str) -> None:
+    plan = outcome.plan
+    if plan.already:
+        click.echo(f"{plan.artifact} {plan.version} is already in {plan.stage}; nothing written")
+    elif dry_run:
+        click.echo(f"would push release/{plan.stage} -> {plan.release_new[:12]} and {outcome.tags}")
+    else:
+        click.echo(f"{done}: {', '.join(outcome.tags)}")
 
 
 @click.command("promote")
@@ -17,58 +62,93 @@ import click
     show_default=True,
     help="How to number a model that has no version yet.",
 )
-@click.option("--remote", default="origin", show_default=True, help="Where to push.")
-@click.option("--dry-run", is_flag=True, help="Check everything and show the plan; write nothing.")
+@click.option("--remote", default="origin", show_default=True, help=REMOTE_HELP)
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.option("--message", default="", help="Why: recorded in the tags.")
 def promote(stage: str, rev: str, bump: str, remote: str, dry_run: bool, message: str) -> None:
     """Promote REV to STAGE: gated merge into release/STAGE plus GTO tags, pushed atomically.
 
     Refused before any ref is written when the tree is dirty, the stage is unknown, REV is
     not on REMOTE's main, it skips a required earlier stage, or it fails the gates
-    (absolute, and against the model now in STAGE). Promoting what is already there
-    writes nothing and exits 0.
+    (absolute, and against the model now in STAGE). Stages and their order come from
+    `[tool.mergeml.promotion]` in pyproject.toml on REMOTE's main. Promoting what is
+    already there writes nothing and exits 0.
     """
-    from mergeml import promotion
-    from mergeml.config.compose import load_yaml
-    from mergeml.config.stage import artifact_name
-    from mergeml.scm import Git, PushRejected, actor
+    from mergeml.promotion import Request
 
-    artifact = artifact_name(load_yaml(Path("dvc.yaml")))
-    repo = Git()
-    for attempt in range(1, 4):
-        repo.fetch(remote)
-        plan = promotion.plan(repo, artifact, stage, rev, bump=bump, remote=remote)
-        if plan.already:
-            if attempt > 1:
-                raise promotion.PromotionError(
-                    f"another promotion put {artifact} {plan.version} in {stage} first"
-                )
-            click.echo(f"{artifact} {plan.version} is already in {stage}; nothing written")
-            return
-        tags = ([f"{artifact}@{plan.version}"] if plan.new_version else []) + [plan.stage_tag]
-        if dry_run:
-            click.echo(f"would push release/{stage} -> {plan.release_new[:12]} and {tags}")
-            return
-        try:
-            promotion.execute(repo, plan, remote=remote, actor=actor(repo), message=message)
-        except PushRejected as exc:
-            click.echo(f"attempt {attempt}: {exc}; fetching and checking again", err=True)
-            continue
-        click.echo(f"promoted {artifact} {plan.version} to {stage}: {', '.join(tags)}")
+    req = Request("", stage, rev=rev, bump=bump, remote=remote, message=message)
+    outcome = _run(req, dry_run)
+    _report(outcome, dry_run, f"promoted {outcome.plan.artifact} {outcome.plan.version} to {stage}")
+
+
+@click.command("rollback")
+@click.argument("stage")
+@click.option("--to", metavar="VERSION", help="Put back this version (default: the previous one).")
+@click.option("--remote", default="origin", show_default=True, help=REMOTE_HELP)
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+@click.option("--message", default="", help="Why: recorded in the tag.")
+def rollback(stage: str, to: str | None, remote: str, dry_run: bool, message: str) -> None:
+    """Put the previous holder of STAGE (or VERSION) back, forward-only.
+
+    A new stage tag on that version's commit and a merge of its tree into release/STAGE;
+    no tag is deleted or moved, so the history keeps every assignment. VERSION must have
+    been in STAGE before. Gates are not re-checked: it passed them when it first entered.
+    """
+    from mergeml.promotion import Request
+
+    req = Request("", stage, kind="rollback", to=to, remote=remote, message=message)
+    outcome = _run(req, dry_run)
+    _report(outcome, dry_run, f"rolled {stage} back to {outcome.plan.version}")
+
+
+@click.command("release-tags")
+@click.argument("stage")
+@click.option("--remote", default="origin", show_default=True, help=REMOTE_HELP)
+def release_tags(stage: str, remote: str) -> None:
+    """Make the tags agree with release/STAGE on REMOTE, then print the newest STAGE tag.
+
+    For merges that reached the branch without `mergeml promote` (a pull request merged
+    in GitHub's UI): registers the model if it is new and assigns STAGE. Idempotent; the
+    only line on stdout is the tag name, for scripts.
+    """
+    from mergeml.promotion import Request
+
+    outcome = _run(Request("", stage, kind="record", remote=remote))
+    if outcome.tags:
+        click.echo(f"tagged {', '.join(outcome.tags)}", err=True)
+    click.echo(outcome.plan.stage_tag)
+
+
+@contextlib.contextmanager
+def _registry_repo(remote: str | None) -> Iterator[Git]:
+    """The current repository, or a depth-1 mirror of REMOTE's tags and release branches."""
+    from mergeml.scm import Git, remote_mirror
+
+    if remote is None:
+        yield Git()
         return
-    raise promotion.PromotionError(f"{remote} rejected the promotion 3 times; nothing written")
+    try:
+        url = Git().remote_url(remote)
+    except Exception:  # outside any repository: REMOTE is a URL or a path
+        url = remote
+    with remote_mirror(url) as mirror:
+        yield mirror
+
+
+REMOTE_READ_HELP = "Read this remote (name or URL) without cloning it."
 
 
 @click.command("registry")
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
-def registry_cmd(as_json: bool) -> None:
+@click.option("--remote", help=REMOTE_READ_HELP)
+def registry_cmd(as_json: bool, remote: str | None) -> None:
     """Every model version: commit, model md5, key metrics, current stages (from git tags)."""
     import json
 
     from mergeml.registry import read_registry
-    from mergeml.scm import Git
 
-    data = read_registry(Git())
+    with _registry_repo(remote) as repo:
+        data = read_registry(repo)
     if as_json:
         click.echo(json.dumps(data, indent=2, allow_nan=False))
         return
@@ -92,15 +172,16 @@ def registry_cmd(as_json: bool) -> None:
 @click.command("history")
 @click.argument("stage")
 @click.option("--json", "as_json", is_flag=True, help="Print the assignments as JSON.")
-def history_cmd(stage: str, as_json: bool) -> None:
+@click.option("--remote", help=REMOTE_READ_HELP)
+def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
     """Every assignment of STAGE, oldest first: version, commit, time, actor, message."""
     import json
     from datetime import UTC, datetime
 
     from mergeml.registry import stage_history
-    from mergeml.scm import Git
 
-    items = stage_history(Git(), stage)
+    with _registry_repo(remote) as repo:
+        items = stage_history(repo, stage)
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
@@ -115,4 +196,4 @@ def history_cmd(stage: str, as_json: bool) -> None:
         )
 
 
-RELEASE_COMMANDS = (promote, registry_cmd, history_cmd)
+RELEASE_COMMANDS = (promote, rollback, release_tags, registry_cmd, history_cmd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ class Git:
             ["git", "cat-file", "--batch"],
             input=request,
             capture_output=True,
-            cwd=self.root,
+            cwd=self._repo.git_dir,  # works for bare mirrors too
             check=False,
         )
         if proc.returncode != 0:
@@ -139,6 +140,10 @@ class Git:
     def tree(self, ref: str) -> str:
         """The tree SHA of ``ref``'s commit."""
         return str(self._repo.commit(self.resolve(ref)).tree.hexsha)
+
+    def parents(self, ref: str) -> list[str]:
+        """The parent commit SHAs of ``ref``, first parent first."""
+        return [str(p.hexsha) for p in self._repo.commit(self.resolve(ref)).parents]
 
     def is_dirty(self) -> bool:
         """Uncommitted changes to tracked files."""
@@ -183,7 +188,9 @@ class Git:
     ) -> None:
         """Push one branch update (compare-and-swap on its old value) and tags atomically.
 
-        Raises PushRejected when the remote refuses any of it; then nothing was written.
+        When the branch does not move (new == old) the lease still guards the tags: they
+        are only written if the branch is where the caller saw it. Raises PushRejected
+        when the remote refuses any of it; then nothing was written.
         """
         import git
 
@@ -194,6 +201,49 @@ class Git:
             self._repo.git.push("--atomic", "--porcelain", lease, remote, *refspecs)
         except git.GitCommandError as exc:
             raise PushRejected(f"{remote} rejected the push: {_first_line(exc)}") from exc
+
+    def remote_url(self, remote: str) -> str:
+        """The URL of a configured remote, or ``remote`` itself (already a URL or path)."""
+        import git
+
+        try:
+            return str(self._repo.git.remote("get-url", remote)).strip()
+        except git.GitCommandError:
+            return remote
+
+
+@contextlib.contextmanager
+def remote_mirror(url: str) -> Iterator[Git]:
+    """A temporary bare repository holding ``url``'s tags and release branches, depth 1.
+
+    Enough to read a registry without cloning: every tagged commit's tree, no history.
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mergeml-remote-") as tmp:
+        steps = [
+            ["git", "init", "--quiet", "--bare", tmp],
+            [
+                "git",
+                "-C",
+                tmp,
+                "fetch",
+                "--quiet",
+                "--depth=1",
+                "--no-tags",
+                url,
+                "+refs/tags/*:refs/tags/*",
+                "+refs/heads/release/*:refs/heads/release/*",
+            ],
+        ]
+        for args in steps:
+            proc = subprocess.run(args, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                lines = [line for line in proc.stderr.splitlines() if line.strip()]
+                reason = lines[-1].strip() if lines else f"git exited {proc.returncode}"
+                raise ScmError(f"cannot read the registry of {url}: {reason}")
+        yield Git(Path(tmp))
 
 
 class PushRejected(ScmError):

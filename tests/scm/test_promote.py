@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mergeml.policy import Policy
 from mergeml.scm import Git, PushRejected
 from tests.conftest import git, mergeml
 
@@ -124,7 +125,8 @@ def test_a_stale_clone_is_rejected_atomically_and_keeps_no_local_tags(origin: Pa
     b = clone(origin, "b")
     stale = Git(b)
     stale.fetch("origin")
-    plan = promotion.plan(stale, "tabular-model", "staging", "HEAD", bump="minor", remote="origin")
+    request = promotion.Request("tabular-model", "staging")
+    plan = promotion.plan(stale, request, Policy())
     assert mergeml(a, "promote", "staging").returncode == 0
     after_a = remote_refs(origin)
     with pytest.raises(PushRejected):
