@@ -198,8 +198,10 @@ def plan(repo: Git, req: Request, policy: Policy) -> Plan:
         _check_gates(repo, sha, holder.commit if holder else None, req.stage)
     version = same.version if same else _bump(art.latest(), req.bump)
     number = max((a.number for a in art.assignments), default=0) + 1
-    if req.kind == "record" or release_old is None or repo.is_ancestor(release_old, sha):
-        release_new = release_old or sha  # recording never moves the branch
+    if req.kind == "record" and release_old is not None:
+        release_new = release_old  # recording never moves the branch
+    elif release_old is None or repo.is_ancestor(release_old, sha):
+        release_new = sha  # fast-forward
     else:
         verb = "Roll back" if req.kind == "rollback" else "Promote"
         message = f"{verb} {req.artifact} {version} to {req.stage}"

@@ -118,6 +118,7 @@ def parse_tags(tags: list[TagInfo]) -> dict[str, Artifact]:
 
 def enrich(repo: Git, artifacts: dict[str, Artifact], lock_out: str, metrics_file: str) -> None:
     """Model md5 (from dvc.lock) and metrics of every version, read as blobs in-process."""
+    from mergeml.errors import ModelFileError
     from mergeml.lockfile import md5_in_lock_text
 
     versions = [v for art in artifacts.values() for v in art.versions.values()]
@@ -125,7 +126,10 @@ def enrich(repo: Git, artifacts: dict[str, Artifact], lock_out: str, metrics_fil
     blobs = repo.read_many(wanted)
     for version in versions:
         lock = blobs.get((version.commit, "dvc.lock"))
-        version.model_md5 = md5_in_lock_text(lock, lock_out) if lock else None
+        try:
+            version.model_md5 = md5_in_lock_text(lock, lock_out) if lock else None
+        except ModelFileError:  # one broken commit must not hide the registry: unavailable
+            version.model_md5 = None
         text = blobs.get((version.commit, metrics_file))
         try:
             data = json.loads(text) if text else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -119,6 +120,29 @@ def release_tags(stage: str, remote: str) -> None:
     click.echo(outcome.plan.stage_tag)
 
 
+@click.command("card")
+@click.option("--rev", default="HEAD", show_default=True, help="The commit or tag to describe.")
+@click.option(
+    "--template",
+    default="docs/model_card.md",
+    show_default=True,
+    help="The template (read at REV) holding intended use and limitations.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+def card(rev: str, template: str, out: Path | None) -> None:
+    """The model card of REV: version, data, params, metrics, gates, promotion history."""
+    from mergeml.card import render_card
+    from mergeml.files import write_text_atomic
+    from mergeml.scm import Git
+
+    text = render_card(Git(), rev, template=template)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_text_atomic(out, text)
+    click.echo(f"wrote {out}", err=True)
+
+
 @contextlib.contextmanager
 def _registry_repo(remote: str | None) -> Iterator[Git]:
     """The current repository, or a depth-1 mirror of REMOTE's tags and release branches."""
@@ -196,4 +220,4 @@ def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
         )
 
 
-RELEASE_COMMANDS = (promote, rollback, release_tags, registry_cmd, history_cmd)
+RELEASE_COMMANDS = (promote, rollback, release_tags, card, registry_cmd, history_cmd)

@@ -189,7 +189,7 @@ def read_layout(text: str | None) -> Layout:
 # --- parameters ---------------------------------------------------------------------------------
 
 
-def _flat_params(text: str | None) -> dict[str, Any]:
+def flat_params(text: str | None) -> dict[str, Any]:
     doc = _yaml(text)
     return dict(flatten(doc)) if isinstance(doc, Mapping) and doc else {}
 
@@ -218,7 +218,7 @@ def params_section(base: Side, head: Side, files: tuple[str, ...]) -> dict[str, 
     """Changed parameters; a changed ``model._target_`` is pulled out as ``model_class``."""
     changes: list[dict[str, Any]] = []
     for name in files:
-        old, new = _flat_params(base.read(name)), _flat_params(head.read(name))
+        old, new = flat_params(base.read(name)), flat_params(head.read(name))
         changes += diff_param_values(old, new, name)
     swap = [c for c in changes if _is_model_class(c) and c["status"] == "changed"]
     model_class = {"old": swap[0]["old"], "new": swap[0]["new"]} if swap else None
@@ -238,7 +238,7 @@ def read_metrics(side: Side, path: str) -> dict[str, Any] | None:
         return None
 
 
-def _numeric(metrics: Mapping[str, Any] | None) -> dict[str, float]:
+def numeric_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
     """Top-level numeric metrics (nested objects such as ``support`` are left out)."""
     found = {str(k): _number(v) for k, v in (metrics or {}).items()}
     return {k: v for k, v in found.items() if v is not None}
@@ -269,7 +269,7 @@ def metrics_section(
     path: str, base: Side, head: Side, raw: tuple[dict[str, Any] | None, dict[str, Any] | None]
 ) -> dict[str, Any]:
     """Every top-level numeric metric of either side, head's order first."""
-    before, after = _numeric(raw[0]), _numeric(raw[1])
+    before, after = numeric_metrics(raw[0]), numeric_metrics(raw[1])
     base_ok, head_ok = raw[0] is not None, raw[1] is not None
     names = list(after) + [name for name in before if name not in after]
     rows = [
@@ -286,7 +286,7 @@ def metrics_section(
     }
 
 
-def _gate_rules(head: Side) -> GatesConfig:
+def gate_rules(head: Side) -> GatesConfig:
     doc = _yaml(head.read(PARAMS_FILE))
     evaluate = doc.get("evaluate") if isinstance(doc, Mapping) else None
     rules = evaluate.get("gates") if isinstance(evaluate, Mapping) else None
@@ -299,7 +299,7 @@ def gates_section(
 ) -> dict[str, Any]:
     """Gate results from head's ``evaluate.gates``; a config problem is reported, not raised."""
     try:
-        rules = _gate_rules(head)
+        rules = gate_rules(head)
     except MergemlError as exc:
         return {"error": str(exc), "results": []}
     no_base = f"metrics not available at {base.ref}"
@@ -583,7 +583,7 @@ def _signed(value: float | None, pattern: str) -> str:
     return "—" if value is None else format(value, pattern)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
@@ -642,7 +642,7 @@ def _md_metrics(metrics: Mapping[str, Any]) -> list[str]:
         ]
         for r in metrics["rows"]
     ]
-    return [*lines, *_table(["metric", "base", "head", "change", "relative", ""], rows)]
+    return [*lines, *table(["metric", "base", "head", "change", "relative", ""], rows)]
 
 
 def _md_gates(gates: Mapping[str, Any]) -> list[str]:
@@ -664,10 +664,10 @@ def _md_gates(gates: Mapping[str, Any]) -> list[str]:
         ]
         for r in gates["results"]
     ]
-    return lines + _table(["gate", "metric", "threshold", "head", "base", "result"], rows)
+    return lines + table(["gate", "metric", "threshold", "head", "base", "result"], rows)
 
 
-def _balance(counts: object) -> str:
+def balance(counts: object) -> str:
     if not isinstance(counts, Mapping):
         return "—"
     total = sum(v for v in counts.values() if _finite(v) is not None)
@@ -678,7 +678,7 @@ def _balance(counts: object) -> str:
     return ", ".join(parts) or "—"
 
 
-def _split_value(summary: Mapping[str, Any], key: str, split: str) -> Any:
+def split_value(summary: Mapping[str, Any], key: str, split: str) -> Any:
     table = summary.get(key)
     return table.get(split) if isinstance(table, Mapping) else None
 
@@ -696,11 +696,11 @@ def _md_data(data: Mapping[str, Any]) -> list[str]:
         return lines
     rows = []
     for split in ("train", "test"):
-        counts = [_split_value(side, "rows", split) for side in (base, head)]
+        counts = [split_value(side, "rows", split) for side in (base, head)]
         rows.append([f"{split} rows", *("—" if n is None else esc(n) for n in counts)])
-        balance = [_balance(_split_value(side, "class_balance", split)) for side in (base, head)]
-        rows.append([f"{split} classes", *balance])
-    return [*lines, "", *_table(["", "base", "head"], rows)]
+        shares = [balance(split_value(side, "class_balance", split)) for side in (base, head)]
+        rows.append([f"{split} classes", *shares])
+    return [*lines, "", *table(["", "base", "head"], rows)]
 
 
 def _tick(value: float) -> str:
@@ -744,7 +744,7 @@ def _md_matrix(title: str, matrix: Mapping[str, Any] | None) -> list[str]:
         [f"**{a}**", *(str(n) for n in row)]
         for a, row in zip(labels, matrix["matrix"], strict=True)
     ]
-    return ["", f"**{title}** (rows: actual, columns: predicted)", "", *_table(["", *labels], rows)]
+    return ["", f"**{title}** (rows: actual, columns: predicted)", "", *table(["", *labels], rows)]
 
 
 def _md_confusion(confusion: Mapping[str, Any]) -> list[str]:

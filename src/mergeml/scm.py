@@ -201,6 +201,9 @@ class Git:
             self._repo.git.push("--atomic", "--porcelain", lease, remote, *refspecs)
         except git.GitCommandError as exc:
             raise PushRejected(f"{remote} rejected the push: {_first_line(exc)}") from exc
+        # Keep the remote-tracking branch current, so the next local read sees the push.
+        if remote in self._repo.git.remote().split():
+            self._repo.git.update_ref(f"refs/remotes/{remote}/{name}", new)
 
     def remote_url(self, remote: str) -> str:
         """The URL of a configured remote, or ``remote`` itself (already a URL or path)."""

@@ -2,60 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mergeml.policy import Policy
 from mergeml.scm import Git, PushRejected
 from tests.conftest import git, mergeml
-
-DVC_YAML = "artifacts:\n  tabular-model:\n    path: models/model.skops\n    type: model\n"
-GATES = {
-    "evaluate": {"gates": {"min": {"roc_auc": 0.8}, "vs_base": {"roc_auc": {"absolute": 0.01}}}}
-}
-
-
-def lock(md5: str) -> str:
-    stage = {"cmd": "python train.py", "outs": [{"path": "models/model.skops", "md5": md5}]}
-    return yaml.safe_dump({"schema": "2.0", "stages": {"train": stage}})
-
-
-def write_model(repo: Path, md5: str, auc: float, message: str) -> str:
-    (repo / "dvc.lock").write_text(lock(md5))
-    (repo / "reports").mkdir(exist_ok=True)
-    (repo / "reports/metrics.json").write_text(json.dumps({"roc_auc": auc}))
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    git(repo, "push", "-q", "origin", "main")
-    return git(repo, "rev-parse", "HEAD")
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q", "-b", "main")
-    (seed / "dvc.yaml").write_text(DVC_YAML)
-    (seed / "params.yaml").write_text(yaml.safe_dump(GATES))
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "project")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
-    return bare
-
-
-def clone(origin: Path, name: str) -> Path:
-    dest = origin.parent / name
-    git(origin.parent, "clone", "-q", str(origin), str(dest))
-    return dest
-
-
-def remote_refs(origin: Path) -> list[str]:
-    out = git(origin, "for-each-ref", "--format=%(refname)")
-    return sorted(out.splitlines())
+from tests.scm.repos import clone, remote_refs, write_model
 
 
 def test_promote_to_staging_then_again_writes_nothing_new(origin: Path) -> None:

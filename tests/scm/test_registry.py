@@ -116,3 +116,46 @@ def test_any_stage_names_and_foreign_tags_are_handled(tmp_path: Path) -> None:
             "versions": data["artifacts"]["other-model"]["versions"],
         }
     }
+
+
+def test_a_broken_lock_file_at_one_version_is_unavailable_not_fatal(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "dvc.lock").write_text("stages: [unclosed\n")
+    sha = commit(repo, "broken lock")
+    git(repo, "tag", "-a", "tabular-model@v0.1.0", "-m", "register", sha)
+    data = json.loads(mergeml(repo, "registry", "--json", check=True).stdout)
+    [version] = data["artifacts"]["tabular-model"]["versions"]
+    assert version["model_md5"] is None
+
+
+def test_gto_reads_the_tags_mergeml_writes(origin: Path) -> None:
+    from tests.scm.repos import clone, write_model
+
+    repo = clone(origin, "a")
+    git(repo, "config", "user.name", "Test User")
+    git(repo, "config", "user.email", "test@example.com")
+    # Tag times have one-second resolution and gto cannot order two assignments made in
+    # the same second (mergeml breaks the tie by N): give every command its own second.
+    steps = iter(range(10))
+
+    def act(*args: str) -> None:
+        when = {"GIT_COMMITTER_DATE": f"2026-01-01T00:00:{next(steps):02d}+0000"}
+        run([sys.executable, "-m", "mergeml", *args], repo, env=when)
+
+    write_model(repo, "1" * 32, 0.90, "model one")
+    act("promote", "staging")
+    act("promote", "production")
+    write_model(repo, "2" * 32, 0.92, "model two")
+    act("promote", "staging")
+    act("promote", "production")
+    act("rollback", "production")
+    ours = json.loads(mergeml(repo, "registry", "--json", check=True).stdout)
+    theirs = json.loads(gto(repo, "show", "--json"))["tabular-model"]
+    assert ours["artifacts"]["tabular-model"]["stages"] == {
+        "production": "v0.1.0",
+        "staging": "v0.2.0",
+    }
+    assert theirs["stage"] == ours["artifacts"]["tabular-model"]["stages"]
+    assert theirs["version"] == ours["artifacts"]["tabular-model"]["latest"] == "v0.2.0"

@@ -1,0 +1,270 @@
+"""The model card: one Markdown page describing the model at a commit, read from git only.
+
+Facts (model, version, data, parameters, metrics, gates, promotion history) are rendered
+here from the commit's files and the registry tags; the prose (intended use, limitations)
+lives in a template the user edits, ``docs/model_card.md``, whose ``string.Template``
+placeholders receive the rendered sections. The working tree is never read, so the card of
+a commit is the same wherever and whenever it is rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mergeml import report
+from mergeml.config.compose import flatten
+from mergeml.errors import MergemlError, ModelFileError
+from mergeml.gates import check_gates
+from mergeml.lockfile import md5_in_lock_text
+from mergeml.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.report import Side, esc, fmt, table
+from mergeml.scm import Git
+
+__all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "CardError", "render_card"]
+
+log = logging.getLogger(__name__)
+
+MODEL_OUT = "models/model.skops"
+TEMPLATE_FILE = "docs/model_card.md"
+FACTS = ("model", "version", "commit", "model_md5")  # one-line values
+SECTIONS = ("data", "params", "metrics", "gates", "history")  # Markdown blocks
+PLACEHOLDERS = FACTS + SECTIONS
+PARAM_SECTIONS = ("model", "preprocess", "split")
+PARAM_CELL = 1000  # characters: a card is a document, not a size-limited comment.
+NO_BASE = "relative gate, checked against the stage's current model at promotion"
+DEFAULT_TEMPLATE = """\
+# Model card: $model
+
+- **Version:** $version
+- **Commit:** $commit
+- **Model md5 (models/model.skops):** $model_md5
+
+## Intended use
+
+Not documented: commit a `docs/model_card.md` template (start from mergeml's own) saying
+who should use this model, for what, and for what not.
+
+## Limitations
+
+Not documented: list known weaknesses and data gaps in `docs/model_card.md`.
+
+## Data
+
+$data
+
+## Parameters
+
+$params
+
+## Metrics
+
+$metrics
+
+## Gates
+
+$gates
+
+## Promotion history
+
+$history
+"""
+
+
+class CardError(MergemlError):
+    """The model card template cannot be filled (unknown placeholder, stray `$`)."""
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+def _in_section(key: str, section: str) -> bool:
+    return key == section or key.startswith(section + ".")
+
+
+def _rows_or(header: list[str], rows: list[list[str]], empty: str) -> str:
+    return "\n".join(table(header, rows)) if rows else empty
+
+
+def data_md(side: Side, params: Mapping[str, Any]) -> str:
+    """The data source (params.yaml `data`), prepared-data md5s and split summary."""
+    rows = [[esc(k), esc(v)] for k, v in params.items() if _in_section(k, "data")]
+    outs = report.prepare_outs(side)
+    rows += [[f"md5 of {esc(path)}", esc(md5)] for path, md5 in (outs or {}).items()]
+    summary = report.data_summary(side)
+    for split in ("train", "test"):
+        count = report.split_value(summary or {}, "rows", split)
+        if count is not None:
+            rows.append([f"{split} rows", esc(count)])
+        counts = report.split_value(summary or {}, "class_balance", split)
+        if counts is not None:
+            rows.append([f"{split} classes", report.balance(counts)])
+    notes = [] if outs else ["_No `prepare` outputs recorded in dvc.lock._"]
+    notes += [] if summary is not None else [f"_{report.DATA_FILE} unavailable._"]
+    body = _rows_or(["data", "value"], rows, "_No data description in params.yaml._")
+    return "\n\n".join([body, *notes])
+
+
+def _expand(key: str, value: Any) -> list[tuple[str, Any]]:
+    """A list of mappings (pipeline steps) as one row per step key: ``key.0._target_``."""
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        return [(f"{key}.{i}.{k}", v) for i, step in enumerate(value) for k, v in flatten(step)]
+    return [(key, value)]
+
+
+def params_md(params: Mapping[str, Any]) -> str:
+    """The model, preprocess and split parameters as `key | value` rows."""
+    rows = [
+        [esc(name), esc(leaf, PARAM_CELL)]
+        for section in PARAM_SECTIONS
+        for key, value in params.items()
+        if _in_section(key, section)
+        for name, leaf in _expand(key, value)
+    ]
+    return _rows_or(["parameter", "value"], rows, "_No model, preprocess or split parameters._")
+
+
+def metrics_md(metrics: Mapping[str, Any] | None, path: str) -> str:
+    """Every top-level numeric metric, in the file's order."""
+    if metrics is None:
+        return f"_Metrics unavailable: {esc(path)} is absent or unreadable at this commit._"
+    rows = [[esc(name), fmt(value)] for name, value in report.numeric_metrics(metrics).items()]
+    return _rows_or(["metric", "value"], rows, f"_No numeric metrics in {esc(path)}._")
+
+
+def gates_md(side: Side, metrics: dict[str, Any] | None) -> str:
+    """Absolute gates checked on this commit's metrics; relative gates shown as skipped."""
+    try:
+        rules = report.gate_rules(side)
+    except MergemlError as exc:
+        return f"Gate rules are invalid: {esc(str(exc))}"
+    if not (rules.min or rules.max or rules.vs_base):
+        return "_No gates configured (`evaluate.gates` in params.yaml)._"
+    if metrics is None:
+        return "_Gates not checked: metrics unavailable._"
+    rows = [
+        [
+            r.rule,
+            esc(r.metric),
+            esc(r.threshold),
+            fmt(r.head),
+            r.status + (f" ({esc(r.reason)})" if r.reason else ""),
+        ]
+        for r in check_gates(rules, metrics, None, no_base=NO_BASE)
+    ]
+    return "\n".join(table(["gate", "metric", "threshold", "value", "result"], rows))
+
+
+def _utc(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def history_md(art: Artifact, commit: str) -> str:
+    """Every stage assignment (and unassignment) of ``commit``, oldest first."""
+    items = sorted(
+        (a for a in art.assignments if a.commit == commit),
+        key=lambda a: (a.timestamp, a.number, a.tag),
+    )
+    rows = [
+        [
+            _utc(a.timestamp),
+            esc(a.stage) + (" (unassigned)" if a.unassign else ""),
+            esc(a.tag),
+            esc(a.actor),
+            esc(a.message.splitlines()[0] if a.message else ""),
+        ]
+        for a in items
+    ]
+    return _rows_or(["time (UTC)", "stage", "tag", "actor", "message"], rows, "_Not promoted yet._")
+
+
+def find_version(art: Artifact, sha: str, md5: str | None) -> Version | None:
+    """The live version tagged on ``sha``, else one whose model md5 is ``md5``; highest wins."""
+    live = [v for v in art.versions.values() if not v.deregistered]
+    same = [v for v in live if v.commit == sha] or [v for v in live if md5 and v.model_md5 == md5]
+    return max(same, key=lambda v: semver(v.version)) if same else None
+
+
+# --- the template -------------------------------------------------------------------------------
+
+
+def fill(template: str, values: Mapping[str, str], where: str) -> str:
+    """Substitute ``values``; CardError naming ``where:line`` for an unknown or stray `$`."""
+    known = ", ".join(f"${name}" for name in values)
+    for match in string.Template.pattern.finditer(template):
+        line = template.count("\n", 0, match.start()) + 1
+        name = match["named"] or match["braced"]
+        if match["invalid"] is not None:
+            shown = template[match.start() :].split(maxsplit=1)[0][:20]
+            raise CardError(
+                f"{where}:{line}: '{shown}' is not a placeholder; write $$ for a literal $ "
+                f"(placeholders: {known})"
+            )
+        if name is not None and name not in values:
+            raise CardError(f"{where}:{line}: unknown placeholder ${name} (placeholders: {known})")
+    return string.Template(template).substitute(values)
+
+
+def _read(repo: Git, rev: str, template: str) -> tuple[Side, str | None]:
+    """The commit as a report Side; the fixed files come from one `git cat-file --batch`."""
+    if "\n" in template or not template.strip():
+        raise CardError(f"invalid template path {template!r}")
+    sha = repo.resolve(rev)
+    paths = (
+        "dvc.yaml",
+        report.LOCK_FILE,
+        report.PARAMS_FILE,
+        report.DEFAULT_METRICS,
+        report.DATA_FILE,
+        template,
+    )
+    blobs = repo.read_many([(sha, path) for path in paths])
+    other = report.git_side(repo, sha)  # a metrics file declared elsewhere in dvc.yaml
+
+    def read(path: str) -> str | None:
+        if path not in paths:
+            return other.read(path)
+        text = blobs.get((sha, path))
+        return text if text is not None and len(text) <= report.MAX_INPUT else None
+
+    return Side(rev, sha, read), read(template)
+
+
+def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
+    """The Markdown model card of commit ``rev``, filled into ``template`` read at ``rev``.
+
+    Raises ScmError for an unknown ref and CardError for a template that cannot be filled.
+    """
+    side, text = _read(repo, rev, template)
+    sha = side.sha or ""
+    layout = report.read_layout(side.read("dvc.yaml"))
+    lock = side.read(report.LOCK_FILE)
+    try:
+        md5 = md5_in_lock_text(lock, MODEL_OUT) if lock else None
+    except ModelFileError:  # an unparsable dvc.lock: shown as not recorded
+        md5 = None
+    art = parse_tags(repo.annotated_tags()).get(layout.model, Artifact(layout.model))
+    enrich(repo, {art.name: art}, MODEL_OUT, layout.metrics)
+    version = find_version(art, sha, md5)
+    params = report.flat_params(side.read(report.PARAMS_FILE))
+    metrics = report.read_metrics(side, layout.metrics)
+    values = {
+        "model": esc(layout.model),
+        "version": esc(version.version) if version else "unregistered",
+        "commit": sha,
+        "model_md5": esc(md5) if md5 else f"not recorded in {report.LOCK_FILE}",
+        "data": data_md(side, params),
+        "params": params_md(params),
+        "metrics": metrics_md(metrics, layout.metrics),
+        "gates": gates_md(side, metrics),
+        "history": history_md(art, version.commit if version else sha),
+    }
+    if text is None:
+        log.info("%s not found at %s: using the built-in model card template", template, sha[:7])
+        filled = fill(DEFAULT_TEMPLATE, values, "built-in model card template")
+    else:
+        filled = fill(text, values, template)
+    return filled.rstrip("\n") + "\n"

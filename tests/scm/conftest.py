@@ -1,0 +1,5 @@
+"""Fixtures for the promotion and registry tests."""
+
+from tests.scm.repos import origin
+
+__all__ = ["origin"]
