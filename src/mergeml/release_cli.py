@@ -143,6 +143,41 @@ def card(rev: str, template: str, out: Path | None) -> None:
     click.echo(f"wrote {out}", err=True)
 
 
+@click.command("publish-release")
+@click.option("--repo", required=True, metavar="OWNER/NAME", help="The GitHub repository.")
+@click.option("--tag", required=True, help="An existing tag (e.g. the new stage tag).")
+@click.option(
+    "--notes-file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Markdown release notes (the model card).",
+)
+@click.option("--name", help="Release title (default: the tag).")
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default="https://api.github.com",
+    show_default=True,
+    help="GitHub REST API base URL (env GITHUB_API_URL).",
+)
+def publish_release(repo: str, tag: str, notes_file: Path, name: str | None, api_url: str) -> None:
+    """Create the GitHub release of TAG with the notes, or update it (token: GITHUB_TOKEN)."""
+    from mergeml import comment as gh
+    from mergeml import github_release
+    from mergeml.errors import GitHubError
+
+    gh.check_repo(repo)
+    github_release.check_tag(tag)
+    try:
+        body = notes_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GitHubError(f"cannot read release notes {notes_file}: {exc}") from exc
+    github_release.check_release_body(body)  # refuse before the token is read
+    client = gh.GitHubClient(gh.token_from_env(), api_url=api_url)
+    action, release_id = github_release.publish_release(client, repo, tag, name or tag, body)
+    click.echo(f"{action} release {release_id} for {tag} on {repo}")
+
+
 @contextlib.contextmanager
 def _registry_repo(remote: str | None) -> Iterator[Git]:
     """The current repository, or a depth-1 mirror of REMOTE's tags and release branches."""
@@ -220,4 +255,12 @@ def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
         )
 
 
-RELEASE_COMMANDS = (promote, rollback, release_tags, card, registry_cmd, history_cmd)
+RELEASE_COMMANDS = (
+    promote,
+    rollback,
+    release_tags,
+    card,
+    publish_release,
+    registry_cmd,
+    history_cmd,
+)
