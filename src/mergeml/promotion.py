@@ -172,6 +172,14 @@ def plan(repo: Git, req: Request, policy: Policy) -> Plan:
         if main is None or not repo.is_ancestor(sha, main):
             raise PromotionError(f"{req.rev} ({sha[:12]}) is not reachable from {req.remote}/main")
     same = _same_model(art, sha, _model_md5(repo, sha))
+    if same is not None and same.commit != sha and req.kind == "promote":
+        # The version is the model: promote the commit it was registered at, so that the
+        # release branch and the stage tag always hold the same tree.
+        log.warning(
+            "%s holds the same model as %s %s: promoting its commit %s",
+            sha[:12], req.artifact, same.version, same.commit[:12],
+        )  # fmt: skip
+        sha = same.commit
     holder_version = art.stage_holders().get(req.stage)
     holder = art.versions[holder_version] if holder_version else None
     if (

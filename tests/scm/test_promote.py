@@ -89,3 +89,21 @@ def test_a_stale_clone_is_rejected_atomically_and_keeps_no_local_tags(origin: Pa
     assert git(b, "tag") == ""  # no orphan local tags
     # The loser, run again, sees the winner's promotion.
     assert "already in staging" in mergeml(b, "promote", "staging").stdout
+
+
+def test_another_commit_with_the_same_model_promotes_the_registered_version(
+    origin: Path,
+) -> None:
+    repo = clone(origin, "a")
+    rev = write_model(repo, "1" * 32, 0.9, "model one")
+    assert mergeml(repo, "promote", "staging").returncode == 0
+    (repo / "notes.txt").write_text("docs only: same dvc.lock, same model")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "docs")
+    git(repo, "push", "-q", "origin", "main")
+    proc = mergeml(repo, "promote", "production")  # HEAD: a new commit, the same model
+    assert proc.returncode == 0, proc.stderr
+    assert "holds the same model as tabular-model v0.1.0" in proc.stderr
+    assert git(origin, "rev-parse", "release/production") == rev
+    assert git(origin, "rev-parse", "tabular-model#production#2^{commit}") == rev
+    assert '"warnings": []' in mergeml(repo, "registry", "--json").stdout
