@@ -178,6 +178,15 @@ def publish_release(repo: str, tag: str, notes_file: Path, name: str | None, api
     click.echo(f"{action} release {release_id} for {tag} on {repo}")
 
 
+def _why(message: str) -> str:
+    """The reason in a tag message: mergeml's `by WHO: WHY` line, else the first line."""
+    lines = message.splitlines()
+    for line in lines:
+        if line.startswith("by ") and ": " in line:
+            return line.split(": ", 1)[1]
+    return lines[0] if lines else ""
+
+
 @contextlib.contextmanager
 def _registry_repo(remote: str | None) -> Iterator[Git]:
     """The current repository, or a depth-1 mirror of REMOTE's tags and release branches."""
@@ -251,7 +260,7 @@ def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
         action = "unassigned" if a["unassign"] else "assigned"
         click.echo(
             f"{when}  {a['artifact']} {a['version'] or a['commit'][:7]}  {action} by "
-            f"{a['actor']}  ({a['tag']}): {a['message'].splitlines()[0] if a['message'] else ''}"
+            f"{a['actor']}  ({a['tag']}): {_why(a['message'])}"
         )
 
 

@@ -200,7 +200,7 @@ class Git:
         try:
             self._repo.git.push("--atomic", "--porcelain", lease, remote, *refspecs)
         except git.GitCommandError as exc:
-            raise PushRejected(f"{remote} rejected the push: {_first_line(exc)}") from exc
+            raise PushRejected(f"{remote} rejected the push: {_push_reason(exc)}") from exc
         # Keep the remote-tracking branch current, so the next local read sees the push.
         if remote in self._repo.git.remote().split():
             self._repo.git.update_ref(f"refs/remotes/{remote}/{name}", new)
@@ -251,6 +251,18 @@ def remote_mirror(url: str) -> Iterator[Git]:
 
 class PushRejected(ScmError):
     """The remote refused an atomic push; none of its refs were updated."""
+
+
+def _push_reason(exc: Exception) -> str:
+    """Why a push failed: git's per-ref `[rejected] (reason)` lines, else its last line."""
+    text = f"{getattr(exc, 'stdout', '')}\n{getattr(exc, 'stderr', '')}"
+    reasons = []
+    for line in text.splitlines():
+        if "rejected]" in line or "[remote failure]" in line:
+            ref = next((p for p in line.split() if "refs/" in p), "")
+            why = line[line.index("[") :].strip()
+            reasons.append(f"{ref.split(':')[-1]} {why}".strip())
+    return "; ".join(reasons) if reasons else _first_line(exc)
 
 
 def _first_line(exc: Exception) -> str:

@@ -83,8 +83,10 @@ def test_a_stale_clone_is_rejected_atomically_and_keeps_no_local_tags(origin: Pa
     plan = promotion.plan(stale, request, Policy())
     assert mergeml(a, "promote", "staging").returncode == 0
     after_a = remote_refs(origin)
-    with pytest.raises(PushRejected):
+    with pytest.raises(PushRejected) as rejected:
         promotion.execute(stale, plan, remote="origin", actor="b", message="race")
+    # git's per-ref reasons, not its generic "failed to push some refs".
+    assert "tabular-model@v0.1.0 [rejected] (already exists)" in str(rejected.value)
     assert remote_refs(origin) == after_a  # nothing from the loser
     assert git(b, "tag") == ""  # no orphan local tags
     # The loser, run again, sees the winner's promotion.
