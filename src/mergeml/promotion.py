@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,6 +66,7 @@ class Plan:
     release_old: str | None
     release_new: str
     already: bool = False
+    not_before: int = 0  # the new tags' time must be later than every assignment's
 
 
 def _bump(latest: str | None, part: str) -> str:
@@ -129,7 +131,14 @@ def _release_head(repo: Git, remote: str, stage: str) -> str | None:
 def _rollback_target(art: Artifact, stage: str, to: str | None) -> Version:
     """The version to put back: VERSION when given, else the holder before the current one."""
     holder = art.stage_holders().get(stage)
-    been = [a for a in art.assignments if a.stage == stage and not a.unassign and a.version]
+    been = [
+        a
+        for a in art.assignments
+        if a.stage == stage
+        and not a.unassign
+        and a.version
+        and not art.versions[a.version].deregistered
+    ]
     if to is not None:
         version = art.versions.get(to)
         if version is None or version.deregistered:
@@ -193,6 +202,13 @@ def plan(repo: Git, req: Request, policy: Policy) -> Plan:
             req.artifact, req.stage, sha, same.version, same.commit, False, tag,
             release_old, release_old, already=True,
         )  # fmt: skip
+    if same is None:
+        taken = [v.version for v in art.versions.values() if v.commit == sha]
+        if taken:  # GTO allows one version per commit, even a deregistered one
+            raise PromotionError(
+                f"{sha[:12]} already carries {req.artifact} {taken[0]} (deregistered): "
+                "commit again to register a new version"
+            )
     needed = policy.requires.get(req.stage)
     if needed and req.kind != "rollback":
         staged = {a.version for a in art.assignments if a.stage == needed and not a.unassign}
@@ -204,7 +220,9 @@ def plan(repo: Git, req: Request, policy: Policy) -> Plan:
                 raise PromotionError(f"{broken}: promote it to {needed} first")
     if req.kind == "promote":
         _check_gates(repo, sha, holder.commit if holder else None, req.stage)
-    version = same.version if same else _bump(art.latest(), req.bump)
+    # Numbers are never reused: bump from the highest, deregistered versions included.
+    highest = max(art.versions, key=semver, default=None)
+    version = same.version if same else _bump(highest, req.bump)
     number = max((a.number for a in art.assignments), default=0) + 1
     if req.kind == "record" and release_old is not None:
         release_new = release_old  # recording never moves the branch
@@ -214,9 +232,11 @@ def plan(repo: Git, req: Request, policy: Policy) -> Plan:
         verb = "Roll back" if req.kind == "rollback" else "Promote"
         message = f"{verb} {req.artifact} {version} to {req.stage}"
         release_new = repo.merge_with_tree(release_old, sha, message)
+    newest = max((a.timestamp for a in art.assignments), default=0)
     return Plan(
         req.artifact, req.stage, sha, version, same.commit if same else sha, same is None,
         f"{req.artifact}#{req.stage}#{number}", release_old, release_new,
+        not_before=newest + 1,
     )  # fmt: skip
 
 
@@ -225,6 +245,9 @@ def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> lis
     metrics = repo.read_text(p.rev, METRICS)
     summary = json.dumps(json.loads(metrics)) if metrics else "metrics unavailable"
     why = message or DEFAULT_WHY["promote"].format(stage=p.stage)
+    # Tag times have one-second resolution and GTO orders assignments by time alone: never
+    # let a new assignment tie with (or, on a slow clock, precede) the newest one.
+    date = max(int(time.time()), p.not_before)
     created = []
     try:
         if p.new_version:
@@ -233,6 +256,7 @@ def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> lis
                 tag,
                 p.version_commit,
                 f"Registering {p.artifact} {p.version}\n\nby {actor}: {why}\nmetrics: {summary}",
+                date=date,
             )
             created.append(tag)
         repo.create_tag(
@@ -240,6 +264,7 @@ def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> lis
             p.version_commit,
             f"Assigning stage {p.stage} to {p.artifact} {p.version}\n\n"
             f"by {actor}: {why}\nmetrics: {summary}",
+            date=date,
         )
         created.append(p.stage_tag)
         repo.push_atomic(

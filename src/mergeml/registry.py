@@ -63,6 +63,9 @@ class Artifact:
         """stage -> version of its newest assignment (none after an unassignment)."""
         newest: dict[str, Assignment] = {}
         for item in sorted(self.assignments, key=lambda a: (a.timestamp, a.number)):
+            held = self.versions.get(item.version or "")
+            if held is not None and held.deregistered:
+                continue  # as in GTO: a deregistered version holds no stage
             newest[item.stage] = item
         return {
             stage: item.version

@@ -125,8 +125,12 @@ class Git:
         found: dict[tuple[str, str], str | None] = {}
         for key in wanted:
             end = out.index(b"\n", pos)
-            header = out[pos:end].split()
+            line = out[pos:end]
             pos = end + 1
+            if line.endswith((b" missing", b" ambiguous")):  # the name may hold spaces
+                found[key] = None
+                continue
+            header = line.split()
             if len(header) != 3 or header[1] != b"blob":
                 found[key] = None
                 if len(header) == 3:  # a tree or another object: skip its content
@@ -160,8 +164,13 @@ class Git:
 
     def merge_with_tree(self, first_parent: str, source: str, message: str) -> str:
         """A merge commit of ``source`` into ``first_parent`` whose tree is exactly source's."""
+        import git
+
         tree = self.tree(source)
-        out = self._repo.git.commit_tree(tree, "-p", first_parent, "-p", source, "-m", message)
+        try:
+            out = self._repo.git.commit_tree(tree, "-p", first_parent, "-p", source, "-m", message)
+        except git.GitCommandError as exc:
+            raise ScmError(f"cannot create the merge commit: {_first_line(exc)}") from exc
         return str(out).strip()
 
     def fetch(self, remote: str) -> None:
@@ -173,9 +182,15 @@ class Git:
         except git.GitCommandError as exc:
             raise ScmError(f"cannot fetch from {remote}: {_first_line(exc)}") from exc
 
-    def create_tag(self, name: str, commit: str, message: str) -> None:
-        """An annotated tag (the identity comes from git's configuration)."""
-        self._repo.git.tag("-a", name, commit, "-m", message)
+    def create_tag(self, name: str, commit: str, message: str, *, date: int | None = None) -> None:
+        """An annotated tag (identity from git's configuration; ``date`` in Unix seconds)."""
+        import git
+
+        env = {"GIT_COMMITTER_DATE": f"{date} +0000"} if date is not None else {}
+        try:
+            self._repo.git.tag("-a", name, commit, "-m", message, env=env)
+        except git.GitCommandError as exc:
+            raise ScmError(f"cannot create tag {name}: {_first_line(exc)}") from exc
 
     def delete_tag(self, name: str) -> None:
         import git
@@ -266,12 +281,23 @@ def _push_reason(exc: Exception) -> str:
 
 
 def _first_line(exc: Exception) -> str:
+    """git's own reason: its first `fatal:` or `error:` line, else its last line."""
     text = str(getattr(exc, "stderr", "") or exc).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip().strip("'").strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
     return lines[-1] if lines else str(exc)
 
 
 def actor(repo: Git) -> str:
     """Who is acting: git's committer identity, name and email."""
-    ident = str(repo._repo.git.var("GIT_COMMITTER_IDENT"))
+    import git
+
+    try:
+        ident = str(repo._repo.git.var("GIT_COMMITTER_IDENT"))
+    except git.GitCommandError as exc:
+        raise ScmError(
+            "no git identity: set user.name and user.email (git config) to record who acts"
+        ) from exc
     return ident.rsplit(" ", 2)[0]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +189,44 @@ def test_ci_dry_runs_the_promotion_of_a_pull_request_into_a_release_branch() -> 
     checkout = steps(CI, "test")[0]["with"]
     assert checkout["fetch-depth"] == "${{ !startsWith(github.base_ref, 'release/') && 1 || 0 }}"
     assert names.index(step["name"]) < names.index("Fetch the base branch")
+
+
+def test_a_release_pull_request_whose_merge_mixes_trees_fails(tmp_path: Path) -> None:
+    """Run ci.yml's tree check on GitHub-like test merges: exact tree passes, a mix fails."""
+    import subprocess
+
+    (step,) = [s for s in steps(CI, "test") if s.get("name", "").startswith("The merge gives")]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def sh(*args: str) -> str:
+        return subprocess.run(
+            args, cwd=repo, text=True, capture_output=True, check=True
+        ).stdout.strip()
+
+    sh("git", "init", "-q", "-b", "main")
+    (repo / "model.txt").write_text("v1\n")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-q", "-m", "v1")
+    sh("git", "branch", "release/production")
+    (repo / "model.txt").write_text("v2\n")
+    sh("git", "commit", "-q", "-am", "v2")
+    head = sh("git", "rev-parse", "HEAD")
+
+    def check(merge_base_branch: str) -> subprocess.CompletedProcess[str]:
+        sh("git", "checkout", "-q", "--detach", merge_base_branch)
+        sh("git", "merge", "-q", "--no-ff", "-m", "test merge", head)
+        env = {**os.environ, "BASE_REF": "release/production", "HEAD_SHA": head}
+        return subprocess.run(
+            ["bash", "-e", "-c", step["run"]], cwd=repo, env=env, text=True, capture_output=True
+        )
+
+    assert check("release/production").returncode == 0  # a clean promotion merge
+    # The release branch carries a change of its own (as after a rollback merge).
+    sh("git", "checkout", "-q", "release/production")
+    (repo / "rollback.txt").write_text("v1 again\n")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-q", "-m", "own change")
+    mixed = check("release/production")
+    assert mixed.returncode == 1
+    assert "would not give exactly the tree of" in mixed.stdout

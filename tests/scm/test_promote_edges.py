@@ -1,0 +1,91 @@
+"""Edge cases found in review: deregistered versions, same-second tags, odd paths, no identity."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from mergeml.scm import Git
+from tests.conftest import git, mergeml, run
+from tests.scm.repos import clone, remote_refs, write_model
+
+
+def gto(repo: Path, *args: str) -> str:
+    return run([str(Path(sys.executable).parent / "gto"), *args], repo).stdout
+
+
+def two_in_staging(origin: Path) -> tuple[Path, str, str]:
+    repo = clone(origin, "a")
+    first = write_model(repo, "1" * 32, 0.90, "model one")
+    assert mergeml(repo, "promote", "staging").returncode == 0
+    second = write_model(repo, "2" * 32, 0.91, "model two")
+    assert mergeml(repo, "promote", "staging").returncode == 0
+    return repo, first, second
+
+
+def deregister(repo: Path, version: str, commit: str) -> None:
+    git(repo, "tag", "-a", f"tabular-model@{version}!", commit, "-m", "deregister")
+    git(repo, "push", "-q", "origin", "--tags")
+
+
+def test_rollback_never_picks_a_deregistered_version(origin: Path) -> None:
+    repo, first, _ = two_in_staging(origin)
+    deregister(repo, "v0.1.0", first)
+    before = remote_refs(origin)
+    proc = mergeml(repo, "rollback", "staging")
+    assert proc.returncode != 0
+    assert "no earlier holder" in proc.stderr
+    assert remote_refs(origin) == before
+
+
+def test_a_deregistered_holder_holds_no_stage_and_its_number_is_not_reused(
+    origin: Path,
+) -> None:
+    repo, _, second = two_in_staging(origin)
+    deregister(repo, "v0.2.0", second)
+    data = json.loads(mergeml(repo, "registry", "--json").stdout)
+    assert data["artifacts"]["tabular-model"]["stages"] == {"staging": "v0.1.0"}  # as gto
+    third = write_model(repo, "3" * 32, 0.92, "model three")
+    proc = mergeml(repo, "promote", "staging")
+    assert proc.returncode == 0, proc.stderr
+    assert "tabular-model@v0.3.0" in proc.stdout  # v0.2.0 is never handed out again
+    assert git(origin, "rev-parse", "tabular-model@v0.3.0^{commit}") == third
+    again = mergeml(repo, "promote", "staging", "--rev", second)
+    assert again.returncode != 0
+    assert "already carries tabular-model v0.2.0 (deregistered)" in again.stderr
+
+
+def test_assignments_in_one_second_are_ordered_for_gto_too(origin: Path) -> None:
+    repo = clone(origin, "a")
+    git(repo, "config", "user.name", "Test User")
+    git(repo, "config", "user.email", "test@example.com")
+    frozen = {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00+0000"}  # a clock that stands still
+    write_model(repo, "1" * 32, 0.90, "model one")
+    run([sys.executable, "-m", "mergeml", "promote", "staging"], repo, env=frozen)
+    write_model(repo, "2" * 32, 0.91, "model two")
+    run([sys.executable, "-m", "mergeml", "promote", "staging"], repo, env=frozen)
+    ours = json.loads(mergeml(repo, "registry", "--json").stdout)["artifacts"]["tabular-model"]
+    theirs = json.loads(gto(repo, "show", "--json"))["tabular-model"]
+    assert ours["stages"] == theirs["stage"] == {"staging": "v0.2.0"}
+
+
+def test_a_missing_path_with_spaces_reads_as_absent(origin: Path) -> None:
+    repo = clone(origin, "a")
+    sha = write_model(repo, "1" * 32, 0.9, "model one")
+    found = Git(repo).read_many([(sha, "docs/my card.md"), (sha, "dvc.yaml")])
+    assert found[(sha, "docs/my card.md")] is None
+    assert "artifacts" in (found[(sha, "dvc.yaml")] or "")
+
+
+def test_no_git_identity_is_one_clear_line(origin: Path, tmp_path: Path) -> None:
+    repo = clone(origin, "a")
+    write_model(repo, "1" * 32, 0.9, "model one")
+    empty = tmp_path / "gitconfig-empty"
+    empty.write_text("")
+    env = {"GIT_CONFIG_GLOBAL": str(empty), "EMAIL": "", "GIT_COMMITTER_NAME": ""}
+    proc = run([sys.executable, "-m", "mergeml", "promote", "staging"], repo, env=env, check=False)
+    if proc.returncode == 0:  # git found a usable identity from the host (hostname)
+        return
+    assert proc.stderr.startswith("mergeml: error:")
+    assert len(proc.stderr.strip().splitlines()) == 1
