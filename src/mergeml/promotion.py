@@ -72,7 +72,7 @@ class Plan:
 def _bump(latest: str | None, part: str) -> str:
     if latest is None:
         return "v1.0.0" if part == "major" else "v0.1.0" if part == "minor" else "v0.0.1"
-    major, minor, patch = semver(latest)
+    major, minor, patch = semver(latest)[:3]
     if part == "major":
         return f"v{major + 1}.0.0"
     if part == "minor":

@@ -16,8 +16,10 @@ from typing import Any
 from mergeml.scm import Git, TagInfo
 
 NAME = r"[a-z0-9](?:[a-z0-9_/-]*[a-z0-9])?"
-VERSION_TAG = re.compile(rf"^(?P<name>{NAME})@(?P<version>v\d+\.\d+\.\d+)(?P<bang>!)?(?:#\d+)?$")
-STAGE_TAG = re.compile(rf"^(?P<name>{NAME})#(?P<stage>{NAME})(?P<bang>!)?#(?P<n>\d+)$")
+STAGE = r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?"  # GTO shows any case
+SEMVER = r"v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?"  # pre-release, build
+VERSION_TAG = re.compile(rf"^(?P<name>{NAME})@(?P<version>{SEMVER})(?P<bang>!)?(?:#\d+)?$")
+STAGE_TAG = re.compile(rf"^(?P<name>{NAME})#(?P<stage>{STAGE})(?P<bang>!)?#(?P<n>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,12 @@ class Artifact:
         }
 
 
-def semver(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version[1:].split("."))
+def semver(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]:
+    """A sort key in SemVer order: a pre-release sorts before its release; build is ignored."""
+    core, _, pre = version[1:].split("+", 1)[0].partition("-")
+    major, minor, patch = (int(part) for part in core.split("."))
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")) if pre else ()
+    return major, minor, patch, 0 if pre else 1, parts
 
 
 def parse_tags(tags: list[TagInfo]) -> dict[str, Artifact]:

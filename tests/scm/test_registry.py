@@ -159,3 +159,29 @@ def test_gto_reads_the_tags_mergeml_writes(origin: Path) -> None:
     }
     assert theirs["stage"] == ours["artifacts"]["tabular-model"]["stages"]
     assert theirs["version"] == ours["artifacts"]["tabular-model"]["latest"] == "v0.2.0"
+
+
+def test_pre_release_versions_and_any_case_stages_agree_with_gto(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test User")
+    git(repo, "config", "user.email", "test@example.com")
+    (repo / "dvc.yaml").write_text(DVC_YAML.replace("tabular-model", "churn"))
+    first = commit(repo, "one")
+    second = commit(repo, "two")
+    third = commit(repo, "three")
+    git(repo, "tag", "-a", "churn@v1.0.0", "-m", "register", first)
+    git(repo, "tag", "-a", "churn@v1.1.0-rc.2", "-m", "register", second)
+    git(repo, "tag", "-a", "churn@v1.1.0-rc.10", "-m", "register", third)
+    git(repo, "tag", "-a", "churn#Prod#1", "-m", "assign", third)
+    ours = json.loads(mergeml(repo, "registry", "--json", check=True).stdout)["artifacts"]
+    assert [v["version"] for v in ours["churn"]["versions"]] == [
+        "v1.0.0",
+        "v1.1.0-rc.2",
+        "v1.1.0-rc.10",  # numeric pre-release parts compare as numbers
+    ]
+    assert ours["churn"]["stages"] == {"Prod": "v1.1.0-rc.10"}
+    theirs = json.loads(gto(repo, "show", "--json"))["churn"]
+    assert theirs["stage"] == ours["churn"]["stages"]
+    assert theirs["version"] == ours["churn"]["latest"]
