@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from mergeml import __version__
+from mergeml.cli_options import api_url_option
 from mergeml.errors import ConfigError, MergemlError, UsageError, run_with_boundary
 from mergeml.release_cli import RELEASE_COMMANDS
 
@@ -272,13 +273,7 @@ def report(
     help="An artifact from `mergeml report --bundle` (untrusted; needs --head-sha).",
 )
 @click.option("--head-sha", metavar="SHA", help="The triggering run's head commit (with --bundle).")
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    default="https://api.github.com",
-    show_default=True,
-    help="GitHub REST API base URL (env GITHUB_API_URL).",
-)
+@api_url_option
 def comment(
     repo: str,
     pr: str | None,

@@ -64,15 +64,18 @@ def check_number(value: object, what: str = "pull request number") -> int:
     return number
 
 
+def check_text(text: object, what: str, limit: int) -> str:
+    """Return ``text`` if it is a string of at most ``limit`` characters (GitHub's limits)."""
+    if not isinstance(text, str):
+        raise GitHubError(f"{what} must be a string: {_show(text)}")
+    if len(text) > limit:
+        raise GitHubError(f"{what} too long ({len(text)} characters, GitHub's limit is {limit})")
+    return text
+
+
 def check_body(body: object) -> str:
     """Return ``body`` if it is a string within GitHub's :data:`MAX_BODY` limit."""
-    if not isinstance(body, str):
-        raise GitHubError(f"comment body must be a string: {_show(body)}")
-    if len(body) > MAX_BODY:
-        raise GitHubError(
-            f"comment body too long ({len(body)} characters, limit {MAX_BODY}): {_show(body)}"
-        )
-    return body
+    return check_text(body, "comment body", MAX_BODY)
 
 
 def validate_request(repo: str, pr: str | int, body: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from mergeml.comment import GitHubClient, _show, check_repo
+from mergeml.comment import GitHubClient, _show, check_repo, check_text
 from mergeml.errors import GitHubError
 
 logger = logging.getLogger(__name__)
@@ -45,13 +45,7 @@ def check_tag(tag: object) -> str:
 
 def check_release_body(body: object) -> str:
     """Return ``body`` if it is a string within GitHub's :data:`MAX_RELEASE_BODY` limit."""
-    if not isinstance(body, str):
-        raise GitHubError(f"release notes must be a string: {_show(body)}")
-    if len(body) > MAX_RELEASE_BODY:
-        raise GitHubError(
-            f"release notes too long ({len(body)} characters, GitHub's limit is {MAX_RELEASE_BODY})"
-        )
-    return body
+    return check_text(body, "release notes", MAX_RELEASE_BODY)
 
 
 def _release_id(data: Any) -> int:

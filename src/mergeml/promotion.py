@@ -68,6 +68,13 @@ class Plan:
     already: bool = False
     not_before: int = 0  # the new tags' time must be later than every assignment's
 
+    def tags(self) -> list[tuple[str, str]]:
+        """(name, headline) of each tag to write: the version if new, then the stage."""
+        model = f"{self.artifact} {self.version}"
+        register = (f"{self.artifact}@{self.version}", f"Registering {model}")
+        assign = (self.stage_tag, f"Assigning stage {self.stage} to {model}")
+        return ([register] if self.new_version else []) + [assign]
+
 
 def _bump(latest: str | None, part: str) -> str:
     if latest is None:
@@ -124,10 +131,6 @@ def _newest_tag(art: Artifact, stage: str) -> str:
     return max(mine, key=lambda a: (a.timestamp, a.number)).tag if mine else ""
 
 
-def _release_head(repo: Git, remote: str, stage: str) -> str | None:
-    return repo.first_existing([f"{remote}/release/{stage}"])
-
-
 def _rollback_target(art: Artifact, stage: str, to: str | None) -> Version:
     """The version to put back: VERSION when given, else the holder before the current one."""
     holder = art.stage_holders().get(stage)
@@ -168,7 +171,7 @@ def plan(repo: Git, req: Request, policy: Policy) -> Plan:
     if req.kind != "record" and repo.is_dirty():
         raise PromotionError("the working tree has uncommitted changes: commit or stash first")
     art = _artifact(repo, req.artifact)
-    release_old = _release_head(repo, req.remote, req.stage)
+    release_old = repo.first_existing([f"{req.remote}/release/{req.stage}"])
     if req.kind == "record":
         if release_old is None:
             raise PromotionError(f"{req.remote} has no release/{req.stage} branch")
@@ -250,23 +253,10 @@ def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> lis
     date = max(int(time.time()), p.not_before)
     created = []
     try:
-        if p.new_version:
-            tag = f"{p.artifact}@{p.version}"
-            repo.create_tag(
-                tag,
-                p.version_commit,
-                f"Registering {p.artifact} {p.version}\n\nby {actor}: {why}\nmetrics: {summary}",
-                date=date,
-            )
+        for tag, headline in p.tags():
+            body = f"{headline}\n\nby {actor}: {why}\nmetrics: {summary}"
+            repo.create_tag(tag, p.version_commit, body, date=date)
             created.append(tag)
-        repo.create_tag(
-            p.stage_tag,
-            p.version_commit,
-            f"Assigning stage {p.stage} to {p.artifact} {p.version}\n\n"
-            f"by {actor}: {why}\nmetrics: {summary}",
-            date=date,
-        )
-        created.append(p.stage_tag)
         repo.push_atomic(
             remote,
             branch=(f"release/{p.stage}", p.release_new, p.release_old),
@@ -308,7 +298,7 @@ def run(
                     f"another promotion put {req.artifact} {p.version} in {req.stage} first"
                 )
             return Outcome(p, [])
-        tags = ([f"{p.artifact}@{p.version}"] if p.new_version else []) + [p.stage_tag]
+        tags = [name for name, _ in p.tags()]
         if dry_run:
             return Outcome(p, tags)
         message = req.message or DEFAULT_WHY[req.kind].format(stage=req.stage, version=p.version)

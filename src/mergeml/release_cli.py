@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mergeml.cli_options import api_url_option
+
 if TYPE_CHECKING:
     from mergeml.promotion import Outcome, Request
     from mergeml.scm import Git
@@ -153,13 +155,7 @@ def card(rev: str, template: str, out: Path | None) -> None:
     help="Markdown release notes (the model card).",
 )
 @click.option("--name", help="Release title (default: the tag).")
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    default="https://api.github.com",
-    show_default=True,
-    help="GitHub REST API base URL (env GITHUB_API_URL).",
-)
+@api_url_option
 def publish_release(repo: str, tag: str, notes_file: Path, name: str | None, api_url: str) -> None:
     """Create the GitHub release of TAG with the notes, or update it (token: GITHUB_TOKEN)."""
     from mergeml import comment as gh
@@ -190,14 +186,14 @@ def _why(message: str) -> str:
 @contextlib.contextmanager
 def _registry_repo(remote: str | None) -> Iterator[Git]:
     """The current repository, or a depth-1 mirror of REMOTE's tags and release branches."""
-    from mergeml.scm import Git, remote_mirror
+    from mergeml.scm import Git, ScmError, remote_mirror
 
     if remote is None:
         yield Git()
         return
     try:
         url = Git().remote_url(remote)
-    except Exception:  # outside any repository: REMOTE is a URL or a path
+    except ScmError:  # outside any repository: REMOTE is a URL or a path
         url = remote
     with remote_mirror(url) as mirror:
         yield mirror

@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +24,8 @@ from mergeml.comment import (
     validate_request,
 )
 from mergeml.errors import GitHubError
+from tests.fake_http import QuietHandler
+from tests.fake_http import serving as serve
 
 TOKEN = "ghs_test-secret-token-123"
 REPO = "octo/demo"
@@ -76,22 +78,10 @@ class FakeGitHub(ThreadingHTTPServer):
         return [c for c in self.comments[(REPO, PR)] if MARKER in c["body"]]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     """Routes GET/POST .../issues/N/comments and PATCH .../issues/comments/ID."""
 
     server: FakeGitHub
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -176,37 +166,16 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-@contextlib.contextmanager
-def serving() -> Iterator[FakeGitHub]:
+def serving() -> contextlib.AbstractContextManager[FakeGitHub]:
     """A fake GitHub on loopback for the duration of the block."""
-    server = FakeGitHub()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serve(FakeGitHub())
 
 
 @pytest.fixture
 def start_server() -> Iterator[Callable[[], FakeGitHub]]:
     """Start fake GitHub servers on demand; stop them all at teardown."""
-    running: list[tuple[FakeGitHub, threading.Thread]] = []
-
-    def start() -> FakeGitHub:
-        server = FakeGitHub()
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        running.append((server, thread))
-        return server
-
-    yield start
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(serving())
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -18,6 +18,8 @@ import pytest
 from mergeml.comment import GitHubClient
 from mergeml.errors import GitHubError
 from mergeml.github_release import MAX_RELEASE_BODY, check_tag, publish_release
+from tests.fake_http import QuietHandler
+from tests.fake_http import serving as serve
 
 TOKEN = "ghs_release-secret-token-456"
 REPO = "octo/demo"
@@ -68,22 +70,10 @@ class FakeGitHub(ThreadingHTTPServer):
         return self.next_id
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     """Routes the four endpoints publish_release uses; anything else is a 404."""
 
     server: FakeGitHub
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
 
     def _handle(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -139,13 +129,8 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    server = FakeGitHub()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve(FakeGitHub()) as server:
+        yield server
 
 
 @pytest.fixture
