@@ -325,16 +325,31 @@ def model() -> None:
     type=click.Path(path_type=Path),
     default=Path("dvc.lock"),
     show_default=True,
-    help="dvc.lock holding the expected md5 of PATH.",
+    help="dvc.lock holding the expected md5 of the model artifact.",
 )
-def model_check(path: Path, lock: Path) -> None:
-    """Verify a model file: skops format, trusted types, md5 against dvc.lock, versions."""
-    from mergeml.lockfile import output_md5
+@click.option(
+    "--out",
+    "out_path",
+    metavar="PATH",
+    help="The dvc.lock output to compare with (default: the model artifact in the dvc.yaml "
+    "beside --lock).",
+)
+@click.option("--no-lock", is_flag=True, help="Skip the md5 comparison (a file with no record).")
+def model_check(path: Path, lock: Path, out_path: str | None, no_lock: bool) -> None:
+    """Verify a model file: skops format, trusted types, md5 against dvc.lock, versions.
+
+    The md5 is compared with the dvc.lock entry of the model artifact (found through
+    dvc.yaml, whatever PATH is called); a missing lock or entry is an error unless
+    --no-lock is given.
+    """
+    from mergeml.lockfile import expected_model_md5
     from mergeml.model.io import load_model
 
-    expected = output_md5(lock, path.as_posix()) if lock.exists() else None
-    model_obj = load_model(path, expected_md5=expected)
-    checked = "md5 matches dvc.lock" if expected else "no dvc.lock entry to compare"
+    if no_lock and out_path:
+        raise UsageError("--out compares with dvc.lock; it does not go with --no-lock")
+    expected = None if no_lock else expected_model_md5(lock, out_path)
+    model_obj = load_model(path, expected_md5=expected[1] if expected else None)
+    checked = f"md5 matches {expected[0]} in {lock}" if expected else "md5 not compared"
     click.echo(f"{path}: OK ({type(model_obj).__name__}; {checked})")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from mergeml.errors import ModelFileError
+from mergeml.errors import MergemlError, ModelFileError
 
 
 def normalise_out_path(path: str) -> str:
@@ -63,3 +63,37 @@ def _md5_in(stages: dict[str, Any], out_path: str) -> str | None:
                 md5 = out.get("md5")
                 return md5 if isinstance(md5, str) else None
     return None
+
+
+def model_out_path(dvc_yaml: Path) -> str:
+    """The model artifact's output path, as ``dvc_yaml`` declares it in ``artifacts:``."""
+    from mergeml.config.compose import load_yaml
+    from mergeml.config.stage import artifact_path
+
+    try:
+        doc = load_yaml(dvc_yaml)
+    except MergemlError as exc:
+        raise ModelFileError(
+            f"cannot find the model artifact: {exc} (give --out PATH, the dvc.lock output)"
+        ) from exc
+    path = artifact_path(doc)
+    if path is None:
+        raise ModelFileError(
+            f"{dvc_yaml} declares no model artifact (artifacts: with a path); "
+            "give --out PATH, the dvc.lock output to compare with"
+        )
+    return path
+
+
+def expected_model_md5(lock_path: Path, out_path: str | None = None) -> tuple[str, str]:
+    """``(output path, md5)`` that ``lock_path`` records for the model artifact.
+
+    The output is ``out_path`` when given, else the model artifact of the ``dvc.yaml``
+    beside the lock; a missing lock, entry or md5 is a ModelFileError.
+    """
+    stages = _read_lock(lock_path)  # a missing or broken lock is the first thing to report
+    out = out_path or model_out_path(lock_path.with_name("dvc.yaml"))
+    md5 = _md5_in(stages, out)
+    if md5 is None:
+        raise ModelFileError(f"{lock_path} records no md5 for output {out}")
+    return out, md5

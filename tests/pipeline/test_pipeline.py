@@ -173,6 +173,53 @@ def test_a_tampered_model_is_refused_before_loading(project: Path) -> None:
     assert "does not match dvc.lock" in proc.stderr
 
 
+
+def test_model_check_compares_a_downloaded_copy_with_the_model_artifacts_lock_entry(
+    project: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "downloaded.skops"
+    copy.write_bytes((project / "models/model.skops").read_bytes())
+    lock = str(project / "dvc.lock")
+    proc = mergeml(project, "model", "check", str(copy), "--lock", lock)
+    assert proc.returncode == 0, proc.stderr
+    assert "md5 matches models/model.skops" in proc.stdout
+
+    tampered = tmp_path / "tampered.skops"
+    tampered.write_bytes(copy.read_bytes()[:-10] + b"0123456789")
+    proc = mergeml(project, "model", "check", str(tampered), "--lock", lock)
+    assert proc.returncode == 1
+    assert "does not match dvc.lock" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lock", "/nonexistent/dvc.lock"], "lock file not found: /nonexistent/dvc.lock"),
+        (["--out", "models/other.skops"], "records no md5 for output models/other.skops"),
+    ],
+)
+def test_model_check_without_a_lock_entry_is_an_error(
+    project: Path, args: list[str], message: str
+) -> None:
+    proc = mergeml(project, "model", "check", *args)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_model_check_finds_the_artifact_through_dvc_yaml_and_no_lock_skips_the_md5(
+    project: Path,
+) -> None:
+    dvc_yaml = project / "dvc.yaml"
+    dvc_yaml.write_text(dvc_yaml.read_text().split("\nartifacts:")[0] + "\n")
+    proc = mergeml(project, "model", "check")
+    assert proc.returncode == 1
+    assert "declares no model artifact" in proc.stderr
+    proc = mergeml(project, "model", "check", "--no-lock")
+    assert proc.returncode == 0, proc.stderr
+    assert "md5 not compared" in proc.stdout
+
 def write_csv(project: Path, frame: pd.DataFrame, name: str = "data/raw/input.csv") -> str:
     path = project / name
     path.parent.mkdir(parents=True, exist_ok=True)

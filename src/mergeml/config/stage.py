@@ -89,3 +89,14 @@ def artifact_name(doc: Any, default: str = "model") -> str:
     """The first artifact a parsed dvc.yaml names in its `artifacts:` block."""
     artifacts = doc.get("artifacts") if isinstance(doc, Mapping) else None
     return str(next(iter(artifacts))) if isinstance(artifacts, Mapping) and artifacts else default
+
+
+def artifact_path(doc: Any) -> str | None:
+    """The path of the model artifact a parsed dvc.yaml declares (the first of `type: model`,
+    else the first artifact), or None when it declares none."""
+    artifacts = doc.get("artifacts") if isinstance(doc, Mapping) else None
+    if not isinstance(artifacts, Mapping):
+        return None
+    entries = [a for a in artifacts.values() if isinstance(a, Mapping) and a.get("path")]
+    models = [a for a in entries if a.get("type") == "model"] or entries
+    return str(models[0]["path"]) if models else None
