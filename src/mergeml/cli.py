@@ -118,6 +118,36 @@ def exp_run(
     click.echo(f"{len(planned)} experiment(s) done; see `dvc exp show`")
 
 
+@cli.command("repro", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--numerics",
+    type=click.Choice(["native", "pinned"]),
+    help="native: the fastest kernels of this CPU; pinned: the same kernels and one thread "
+    "on every x86-64 machine (byte-identical models, slower). Default: [tool.mergeml.build] "
+    "numerics in pyproject.toml, else native.",
+)
+@click.argument("dvc_args", nargs=-1, type=click.UNPROCESSED)
+def repro(numerics: str | None, dvc_args: tuple[str, ...]) -> None:
+    """Run `dvc repro DVC_ARGS` under the project's numeric environment.
+
+    Example: mergeml repro --numerics pinned -f
+    """
+    import os
+    import subprocess
+
+    from mergeml.numerics import Mode, build_env, configured_mode
+
+    mode: Mode = "pinned" if numerics == "pinned" else "native"
+    if numerics is None:
+        mode = configured_mode(Path("pyproject.toml"))
+    if mode == "pinned":
+        click.echo("mergeml repro: pinned numerics (baseline kernels, one thread)", err=True)
+    cmd = [sys.executable, "-m", "dvc", "repro", *dvc_args]
+    code = subprocess.call(cmd, env=build_env(mode, os.environ))
+    if code:  # DVC has said what failed; pass its exit code on, add no second line
+        click.get_current_context().exit(code)
+
+
 @cli.command("gate")
 @click.option("--base", "base_ref", metavar="REF", help="Compare with the metrics at this ref.")
 @click.option(
@@ -182,23 +212,63 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
 
 @cli.command("verify-built")
 @click.argument("paths", nargs=-1)
-def verify_built(paths: tuple[str, ...]) -> None:
-    """Fail when the pipeline's outputs differ from what was committed.
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also write the verdict as JSON here (for `mergeml report --build`), pass or fail.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail when a changed output cannot be compared (its committed object is in "
+    "neither the DVC cache nor the remote).",
+)
+def verify_built(paths: tuple[str, ...], as_json: bool, out: Path | None, strict: bool) -> None:
+    """Check that `dvc repro` rebuilt what was committed: what is reviewed is what is built.
 
-    Run after `dvc repro` in CI: what is reviewed is what is built. PATHS default to
-    params.yaml, dvc.lock and reports/.
+    Identical bytes pass at once. Otherwise params.yaml and every source hash in dvc.lock
+    (code, params, data files) must match exactly, and outputs are compared by content
+    within the tolerance in params.yaml `evaluate.verify`: metrics and plot data, prepared
+    tables, and the model's predictions on the test split. PATHS default to params.yaml,
+    dvc.lock and reports/. Exit 1 when anything differs beyond tolerance.
     """
+    import json
+
+    from mergeml import verify
+    from mergeml.config.compose import load_yaml
+    from mergeml.config.schema import VerifyTolerance, parse_section
+    from mergeml.files import write_text_atomic
+    from mergeml.lockfile import model_out_path
     from mergeml.scm import Git
 
-    targets = list(paths) or ["params.yaml", "dvc.lock", "reports"]
-    changed = Git().changed(targets)
-    if changed:
-        shown = ", ".join(changed[:10]) + (" ..." if len(changed) > 10 else "")
-        raise MergemlError(
-            f"{len(changed)} file(s) differ from what was committed after `dvc repro`: {shown};"
-            " run `dvc repro` locally and commit the results"
-        )
-    click.echo(f"{', '.join(targets)}: as committed")
+    repo = Git()
+    root = repo.root
+    params = load_yaml(root / PARAMS_FILE) if (root / PARAMS_FILE).is_file() else {}
+    section = ((params or {}).get("evaluate") or {}).get("verify") or {}
+    tolerance = parse_section(
+        VerifyTolerance, section, where=str(PARAMS_FILE), prefix="evaluate.verify"
+    )
+    try:
+        model_out: str | None = model_out_path(root / "dvc.yaml")
+    except MergemlError:
+        model_out = None
+    verdict = verify.verify_built(
+        repo,
+        list(paths) or ["params.yaml", "dvc.lock", "reports"],
+        tolerance,
+        lambda: verify.dvc_workspace(root, repo.resolve("HEAD")),
+        model_out,
+    )
+    document = json.dumps(verdict.as_dict(), indent=2)
+    if out is not None:
+        write_text_atomic(out, document + "\n")
+    click.echo(document if as_json else "\n".join(verify.render_text(verdict)))
+    if verdict.outcome == "differs":
+        raise MergemlError(verify.failure_line(verdict))
+    unverified = [f.path for f in verdict.findings if f.status == "not compared"]
+    if strict and unverified:
+        raise MergemlError(f"--strict: not compared by content: {', '.join(unverified)}")
 
 
 @cli.command("report")
@@ -220,6 +290,12 @@ def verify_built(paths: tuple[str, ...]) -> None:
 )
 @click.option("--pr", "pr", metavar="N", help="Pull request number for --bundle.")
 @click.option("--head-sha", metavar="SHA", help="Pull request head commit for --bundle.")
+@click.option(
+    "--build",
+    "build_file",
+    type=click.Path(path_type=Path),
+    help="A `mergeml verify-built --out` verdict to show as the Build section.",
+)
 def report(
     base_ref: str,
     head_ref: str | None,
@@ -228,6 +304,7 @@ def report(
     bundle: Path | None,
     pr: str | None,
     head_sha: str | None,
+    build_file: Path | None,
 ) -> None:
     """Compare two refs: params changed, metrics, gates, data and curves, in one document.
 
@@ -244,8 +321,15 @@ def report(
         from mergeml.comment import check_number
 
         check_number(pr)  # refuse before any work
+    build = None
+    if build_file is not None:
+        from mergeml.verify import read_verdict
+
+        if not build_file.is_file():
+            raise MergemlError(f"--build: {build_file} not found")
+        build = read_verdict(build_file.read_text(encoding="utf-8"), str(build_file))
     repo = Git()
-    built = rep.build_report(repo, base_ref, head_ref, repo.root)
+    built = rep.build_report(repo, base_ref, head_ref, repo.root, build)
     text = rep.render_json(built) if fmt == "json" else rep.render_markdown(built)
     if out is not None and out.exists() and not out.is_file():
         out.write_text(text, encoding="utf-8")  # a device or pipe, e.g. /dev/stdout
@@ -365,7 +449,9 @@ def main(argv: list[str] | None = None) -> None:
 
     def invoke() -> None:
         try:
-            cli.main(args=args, prog_name="mergeml", standalone_mode=False)
+            code = cli.main(args=args, prog_name="mergeml", standalone_mode=False)
+            if isinstance(code, int) and code:  # a command's ctx.exit(code)
+                sys.exit(code)
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         except click.UsageError as exc:

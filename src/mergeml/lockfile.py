@@ -24,10 +24,10 @@ def _read_lock(lock_path: Path) -> dict[str, Any]:
         raise ModelFileError(f"lock file not found: {lock_path}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"cannot read lock file {lock_path}: {exc}") from exc
-    return _parse_lock(text, str(lock_path))
+    return parse_lock_text(text, str(lock_path))
 
 
-def _parse_lock(text: str, where: str) -> dict[str, Any]:
+def parse_lock_text(text: str, where: str) -> dict[str, Any]:
     """The ``stages`` mapping of dvc.lock ``text``."""
     try:
         # BaseLoader builds only str/list/dict (no Python objects) and keeps every scalar a
@@ -49,7 +49,7 @@ def output_md5(lock_path: Path, out_path: str) -> str | None:
 
 def md5_in_lock_text(text: str, out_path: str, where: str = "dvc.lock") -> str | None:
     """The md5 that dvc.lock ``text`` (e.g. read from a git ref) records for ``out_path``."""
-    return _md5_in(_parse_lock(text, where), out_path)
+    return _md5_in(parse_lock_text(text, where), out_path)
 
 
 def _md5_in(stages: dict[str, Any], out_path: str) -> str | None:
