@@ -323,11 +323,13 @@ def report(
         check_number(pr)  # refuse before any work
     build = None
     if build_file is not None:
-        from mergeml.verify import read_verdict
+        from mergeml.verify import missing_verdict, read_verdict
 
-        if not build_file.is_file():
-            raise MergemlError(f"--build: {build_file} not found")
-        build = read_verdict(build_file.read_text(encoding="utf-8"), str(build_file))
+        build = (
+            read_verdict(build_file.read_text(encoding="utf-8"), str(build_file))
+            if build_file.is_file()
+            else missing_verdict(str(build_file))
+        )
     repo = Git()
     built = rep.build_report(repo, base_ref, head_ref, repo.root, build)
     text = rep.render_json(built) if fmt == "json" else rep.render_markdown(built)

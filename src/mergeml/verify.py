@@ -36,6 +36,7 @@ HEADLINES = {
     "identical": "identical",
     "equivalent": "equivalent within tolerance (rebuilt on different hardware)",
     "differs": "differs from what was committed",
+    "unknown": "not verified",
 }
 
 
@@ -440,6 +441,17 @@ def failure_line(verdict: Verdict) -> str:
     more = f" (+{len(bad) - 1} more above)" if len(bad) > 1 else ""
     first = bad[0]
     return f"not what was committed: {first.path}: {first.detail}{more}"
+
+
+def missing_verdict(where: str) -> dict[str, Any]:
+    """The Build section when `verify-built` wrote no verdict (it did not run or finish)."""
+    detail = "no verdict written: `mergeml verify-built` did not run or did not finish"
+    return {
+        "outcome": "unknown",
+        "headline": HEADLINES["unknown"],
+        "findings": [Finding(where, "not compared", detail).as_dict()],
+        "promoted": {},
+    }
 
 
 def read_verdict(text: str, where: str) -> dict[str, Any]:

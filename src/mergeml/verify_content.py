@@ -142,7 +142,7 @@ def _walk(old: Any, new: Any, where: str, out: _Collector) -> None:
             _walk(a, b, f"{where}[{i}]", out)
     elif _is_number(old) and _is_number(new):
         out.number(here, float(old), float(new))
-    elif old != new:
+    elif old != new or type(old) is not type(new):
         raise _Mismatch(f"{here}: {old!r} committed, {new!r} rebuilt")
 
 

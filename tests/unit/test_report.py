@@ -349,3 +349,78 @@ def test_regression_predictions_are_binned_by_actual_quantile() -> None:
     assert actual[0] == 2.0
     assert predicted[0] == 3.0
     assert all(math.isclose(p - a, 1.0) for a, p in zip(actual, predicted, strict=True))
+
+
+def _with_source(work: Path, source: object) -> None:
+    doc = json.loads((work / "reports/data.json").read_text(encoding="utf-8"))
+    _write(work, "reports/data.json", json.dumps({**doc, "source_file": source}))
+
+
+def test_the_data_source_file_and_its_md5_change_are_reported(repo: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(repo), str(work))
+    md5 = "0123456789abcdef0123456789abcdef"
+    _with_source(work, {"path": "data/raw/churn.csv", "md5": md5, "size": 10})
+    body = render_markdown(build_report(Git(work), "main", None, work))
+    assert "Source file `data/raw/churn.csv`: new in head (md5 01234567…)" in body
+    _commit(work, "train on a file")
+    _with_source(work, {"path": "data/raw/churn.csv", "md5": "f" * 32, "size": 10})
+    data = build_report(Git(work), "HEAD", None, work)
+    assert data["data"]["source"]["changed"] is True
+    body = render_markdown(data)
+    assert "Source file `data/raw/churn.csv`: **changed** (md5 01234567… → ffffffff…)" in body
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"path": "data/raw/churn.csv", "md5": "not a md5"},
+        {"path": "/etc/passwd", "md5": "0" * 32},
+        {"path": 7, "md5": "0" * 32},
+        "data/raw/churn.csv",
+    ],
+)
+def test_a_malformed_source_file_entry_is_left_out(
+    repo: Path, tmp_path: Path, source: object
+) -> None:
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(repo), str(work))
+    _with_source(work, source)
+    data = build_report(Git(work), "main", None, work)
+    assert data["data"]["source"] is None
+    assert "Source file" not in render_markdown(data)
+
+
+def test_a_hostile_source_path_renders_as_inert_text(repo: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(repo), str(work))
+    _with_source(work, {"path": f"data/raw/`{SCRIPT}`@x.csv", "md5": "0" * 32, "size": 1})
+    body = render_markdown(build_report(Git(work), "main", None, work))
+    line = next(x for x in body.splitlines() if x.startswith("Source file"))
+    assert SCRIPT not in line
+    assert "`" not in line
+    assert "@" not in line
+
+
+def test_the_build_section_shows_the_verify_built_outcome_as_inert_text(repo: Path) -> None:
+    from mergeml.verify import read_verdict
+
+    verdict = {
+        "outcome": "equivalent",
+        "findings": [
+            {"path": "models/model.skops", "status": "equivalent", "detail": "max |Δ| 3e-12"},
+            {"path": "<img src=x>", "status": "not compared", "detail": "`rm -rf /`"},
+            {"path": "reports", "status": "identical", "detail": "as committed"},
+        ],
+        "promoted": {"models/model.skops": "0123abcd"},
+    }
+    build = read_verdict(json.dumps(verdict), "verdict.json")
+    body = render_markdown(build_report(Git(repo), "main", "feature", repo, build))
+    section = body.split("### Build (`mergeml verify-built`)")[1].split("###")[0]
+    assert "**equivalent within tolerance (rebuilt on different hardware)**" in section
+    assert "| equivalent | `models/model.skops` | max &#124;Δ&#124; 3e-12 |" in section
+    assert "<img" not in section
+    assert "`rm" not in section
+    assert "reports" not in section  # identical outputs are not listed
+    assert "Promotion uses `models/model.skops` md5 `0123abcd`" in section
+    assert "### Build" not in render_markdown(build_report(Git(repo), "main", "feature", repo))
