@@ -90,10 +90,11 @@ for name, frame in (("train", prepared.train), ("test", prepared.test)):
     frame.to_parquet(f"data/prepared/{name}.parquet", index=False)
 write_text_atomic(Path("reports/data.json"), dumps_json(prepared.summary))
 model = train_model(
-    prepared.train, TrainParams(data=target, preprocess=p.preprocess, model=p.model)
+    prepared.train, TrainParams(threads=p.threads, data=target, preprocess=p.preprocess, model=p.model)
 )
 save_model(model, Path("models/model.skops"))
 ep = EvaluateParams(
+    threads=p.threads,
     data=target,
     evaluate=MetricNames(
         classification_metrics=p.evaluate.classification_metrics,

@@ -9,6 +9,7 @@ from mergeml.evaluation import evaluate_classifier, evaluate_regressor, write_re
 from mergeml.files import read_parquet
 from mergeml.lockfile import output_md5
 from mergeml.model.io import load_model
+from mergeml.model.threads import fixed_threads
 from mergeml.model.train import split_xy
 
 TEST = Path("data/prepared/test.parquet")
@@ -20,12 +21,13 @@ def main() -> None:
     params = load_stage_params("evaluate", EvaluateParams)
     model = load_model(MODEL, expected_md5=output_md5(Path("dvc.lock"), str(MODEL)))
     features, target = split_xy(read_parquet(TEST), params.data.target)
-    if params.data.task == "classification":
-        names = params.evaluate.classification_metrics
-        result = evaluate_classifier(model, features, target.to_numpy(), names=names)
-    else:
-        names = params.evaluate.regression_metrics
-        result = evaluate_regressor(model, features, target.to_numpy(), names=names)
+    with fixed_threads(params.threads):
+        if params.data.task == "classification":
+            names = params.evaluate.classification_metrics
+            result = evaluate_classifier(model, features, target.to_numpy(), names=names)
+        else:
+            names = params.evaluate.regression_metrics
+            result = evaluate_regressor(model, features, target.to_numpy(), names=names)
     write_reports(result, REPORTS)
 
 

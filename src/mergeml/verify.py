@@ -438,8 +438,8 @@ def render_text(verdict: Verdict) -> list[str]:
 def failure_line(verdict: Verdict) -> str:
     """One line naming the first difference, for the error boundary."""
     bad = [f for f in verdict.findings if f.status == "differs"]
-    more = f" (+{len(bad) - 1} more above)" if len(bad) > 1 else ""
-    first = bad[0]
+    first, others = bad[0], sorted({f.path for f in bad[1:]} - {bad[0].path})
+    more = f"; also {', '.join(others)} (see above)" if others else ""
     return f"not what was committed: {first.path}: {first.detail}{more}"
 
 

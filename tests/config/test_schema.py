@@ -10,7 +10,13 @@ import yaml
 from pydantic import ValidationError
 
 from mergeml.config.compose import compose_params
-from mergeml.config.schema import PrepareParams, TrainParams, parse_params, parse_section
+from mergeml.config.schema import (
+    FileData,
+    PrepareParams,
+    TrainParams,
+    parse_params,
+    parse_section,
+)
 from mergeml.config.stage import declared_keys, load_stage_params, view
 from mergeml.errors import ConfigError
 
@@ -55,9 +61,9 @@ def test_schemas_are_frozen() -> None:
 
 def test_stage_views_hold_only_declared_keys() -> None:
     keys = declared_keys(ROOT / "dvc.yaml", "train")
-    assert keys == ["data.task", "data.target", "preprocess", "model"]
+    assert keys == ["threads", "data.task", "data.target", "preprocess", "model"]
     got = view(BASE, keys, where="params.yaml")
-    assert set(got) == {"data", "preprocess", "model"}
+    assert set(got) == {"threads", "data", "preprocess", "model"}
     assert set(got["data"]) == {"task", "target"}
 
 
@@ -84,3 +90,46 @@ def test_stage_params_need_their_declared_keys(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match="declared key 'split' is missing"):
         load_stage_params("prepare", PrepareParams, tmp_path)
+
+
+def file_data(path: str) -> dict:
+    return {
+        "source": "file",
+        "path": path,
+        "target": "y",
+        "task": "classification",
+        "format": "auto",
+    }
+
+
+@pytest.mark.parametrize(
+    "path", ["data/raw/churn.csv", "./data/raw/churn.csv", "data/raw/2024/churn.parquet"]
+)
+def test_a_data_file_under_data_raw_is_accepted(path: str) -> None:
+    assert parse_section(FileData, file_data(path), where="x", prefix="data").path == path
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/home/me/churn.csv", "outside the repository: it cannot be reproduced"),
+        ("../churn.csv", "outside the repository: it cannot be reproduced"),
+        ("data/raw/../../../churn.csv", "outside the repository: it cannot be reproduced"),
+        ("churn.csv", "data files must live under data/raw/"),
+        ("inputs/churn.csv", "data files must live under data/raw/"),
+        ("data/churn.csv", "data files must live under data/raw/"),
+        ("data/raw", "data files must live under data/raw/"),
+        ("data/rawdata/churn.csv", "data files must live under data/raw/"),
+    ],
+)
+def test_a_data_path_outside_data_raw_is_refused_naming_key_and_value(
+    path: str, problem: str
+) -> None:
+    data = copy.deepcopy(BASE)
+    data["data"] = file_data(path)
+    with pytest.raises(ConfigError) as info:
+        parse_params(data)
+    message = str(info.value)
+    assert message.startswith(f"params.yaml: data.path: {problem}")
+    assert repr(path) in message
+    assert "\n" not in message

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import dvc, git, mergeml
+from tests.conftest import dvc, git, mergeml, run
 from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline
@@ -37,3 +38,26 @@ def test_default_repro_in_a_fresh_clone_reproduces_every_tracked_byte(tmp_path: 
         f"and commit the results:\n{changed}\n{git(repo, 'diff', '--stat')}"
     )
     assert "up to date" in dvc(repo, "status").stdout
+
+
+# Other CPUs, as far as one machine can show them: NumPy's SIMD dispatch without AVX-512
+# (a no-op where the CPU has none) or without AVX2 too, and other OpenBLAS kernels and
+# thread counts. The default pipeline (generated data, a tree model) must not care.
+CPU_VARIANTS = {
+    "numpy-no-avx512": {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
+    "numpy-no-avx2": {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
+    "openblas-sandybridge-1-thread": {
+        "OPENBLAS_CORETYPE": "Sandybridge",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    },
+}
+
+
+@pytest.mark.parametrize("variant", sorted(CPU_VARIANTS))
+def test_the_default_pipeline_builds_the_same_bytes_under_other_cpu_features(
+    project: Path, variant: str
+) -> None:
+    run([sys.executable, "-m", "dvc", "repro", "-f", "-q"], project, env=CPU_VARIANTS[variant])
+    changed = git(project, "status", "--porcelain")
+    assert changed == "", f"{variant} rebuilt other bytes:\n{changed}"

@@ -8,6 +8,7 @@ import pandas as pd
 
 from mergeml.errors import DataError
 from mergeml.model.build import build_pipeline, check_task
+from mergeml.model.threads import fixed_threads
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -51,5 +52,6 @@ def train_model(train: pd.DataFrame, params: TrainParams) -> Pipeline:
     features, target = split_xy(train, params.data.target)
     if params.data.task == "classification" and target.nunique() < 2:
         raise DataError(f"target '{params.data.target}' has one class in the training data")
-    pipeline.fit(features, target)
+    with fixed_threads(params.threads):
+        pipeline.fit(features, target)
     return pipeline
