@@ -89,9 +89,10 @@ Path("data/prepared").mkdir(parents=True, exist_ok=True)
 for name, frame in (("train", prepared.train), ("test", prepared.test)):
     frame.to_parquet(f"data/prepared/{name}.parquet", index=False)
 write_text_atomic(Path("reports/data.json"), dumps_json(prepared.summary))
-model = train_model(
-    prepared.train, TrainParams(threads=p.threads, data=target, preprocess=p.preprocess, model=p.model)
+train_params = TrainParams(
+    threads=p.threads, data=target, preprocess=p.preprocess, model=p.model
 )
+model = train_model(prepared.train, train_params)
 save_model(model, Path("models/model.skops"))
 ep = EvaluateParams(
     threads=p.threads,
