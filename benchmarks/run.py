@@ -38,6 +38,9 @@ PYTHON = sys.executable
 STAGES = ("compose", "prepare", "train", "evaluate")
 MB = 1024 * 1024
 SCALE_ROWS, SCALE_NOISE = 1_000_000, 20
+LR_EDITS: Edits = {
+    "params/config.yaml": [("- model: hist_gradient_boosting", "- model: logistic_regression")]
+}
 SCALE_EDITS: Edits = {
     "params/data/synthetic.yaml": (
         ("n_rows: 50000", f"n_rows: {SCALE_ROWS}"),
@@ -474,6 +477,28 @@ class Bench:
             Result(f"{label} net peak RSS / frame", frame_bytes / MB, net, "MB", 2.0, memory),
         ]
 
+    def numerics(self) -> list[Result]:
+        """The cost of pinned numerics: `mergeml repro --numerics pinned -f` against the
+        native kernels, on fresh projects, min of alternating runs."""
+        results = []
+        for label, edits in (("default model", {}), ("logistic regression", LR_EDITS)):
+            best: dict[str, float] = {}
+            for rep in range(self.reps):
+                for mode in ("native", "pinned"):
+                    project = self.fresh(f"numerics-{mode}", edits, dvc=True)
+                    progress(f"numerics, {label}: {mode} ({rep + 1}/{self.reps})")
+                    args = (PYTHON, "-m", "mergeml", "repro", "--numerics", mode, "-f")
+                    seconds = run(args, project, self.env).seconds
+                    progress(f"numerics, {label}:   {seconds:.2f} s")
+                    best[mode] = min(best.get(mode, seconds), seconds)
+                    shutil.rmtree(project)
+            results.append(
+                Result(
+                    f"pinned vs native numerics, {label}", best["native"], best["pinned"], "s", 1.5
+                )
+            )
+        return results
+
     def report_project(self) -> Path:
         """Tiny project, `dvc repro`, commit, 1,000 commits on main, then a branch `pr`
         whose one commit changes model.learning_rate and the metrics."""
@@ -690,14 +715,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
     parser.add_argument(
         "--only",
-        choices=("full", "noop", "scale", "report", "registry"),
+        choices=("full", "noop", "scale", "report", "registry", "numerics"),
         help="run one benchmark",
     )
     parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
     parser.add_argument("--scale-reps", type=int, default=2, help="scale repetitions (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
-    default = ["full", "noop"] + ([] if args.quick else ["scale"]) + ["report", "registry"]
+    default = ["full", "noop"] + ([] if args.quick else ["scale"])
+    default += ["report", "registry", "numerics"]
     chosen = [args.only] if args.only else default
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
     bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
@@ -715,6 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "scale": lambda: results.extend(bench.scale()),
         "report": lambda: results.extend(bench.report()),
         "registry": lambda: results.extend(bench.registry()),
+        "numerics": lambda: results.extend(bench.numerics()),
     }
     started, load_before = time.perf_counter(), os.getloadavg()
     try:
