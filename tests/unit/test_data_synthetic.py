@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import platform
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,11 +20,45 @@ from mergeml.data.synthetic import (
     MERCHANT_CATEGORIES,
     NUMERIC_FEATURES,
     TARGET,
+    _top_k_mask,
     generate_transactions,
     transactions_spec,
 )
 from mergeml.data.validate import validate_table
 from mergeml.errors import DataError
+from tests.conftest import run
+
+REPO = Path(__file__).resolve().parents[2]
+# The default embedded dataset (params/data/synthetic.yaml, seed 42), whose bytes dvc.lock
+# pins. Changing the generator on purpose means updating this digest and dvc.lock together;
+# a mismatch anywhere else means the data is not portable to this machine.
+DEFAULT_DIGEST = "7a5c44fa23fcb3ab9582bcee1130d700"
+DRIFT_NOISE_DIGEST = "14411c88a9502c38900fdbadaa3cf154"
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """md5 over every column's name, dtype and bytes (categoricals: categories and codes)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for name in frame.columns:
+        column = frame[name]
+        digest.update(f"{name}:{column.dtype}".encode())
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            digest.update(",".join(column.cat.categories).encode())
+            values = column.cat.codes.to_numpy()
+        else:
+            values = column.to_numpy()
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
+def digests() -> dict[str, str]:
+    """Digests of the default dataset and of a drifted one with noise columns."""
+    return {
+        "default": frame_digest(generate_transactions(50_000, seed=42)),
+        "drift_noise": frame_digest(
+            generate_transactions(50_000, seed=42, drift=True, n_noise_features=3)
+        ),
+    }
 
 
 def test_same_arguments_give_an_identical_frame() -> None:
@@ -145,3 +185,127 @@ def test_invalid_arguments_raise_a_data_error(kwargs: dict[str, float]) -> None:
 def test_spec_rejects_a_negative_noise_count() -> None:
     with pytest.raises(DataError, match="n_noise_features"):
         transactions_spec(-1)
+
+
+def test_top_k_mask_breaks_ties_at_the_cut_by_position() -> None:
+    values = np.array([1.0, 3.0, 2.0, 2.0, 0.0, 2.0, 3.0])
+    assert _top_k_mask(values, 3).tolist() == [False, True, True, False, False, False, True]
+    assert _top_k_mask(values, 0).sum() == 0
+    assert _top_k_mask(values, 7).all()
+    flat = np.zeros(1_000)
+    assert np.flatnonzero(_top_k_mask(flat, 10)).tolist() == list(range(10))
+
+
+# --- portability: the embedded data must be bit-identical on every CPU ---------------
+
+_FORBIDDEN_NUMPY = (
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "power", "float_power",
+    "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arctan2",
+    "arcsinh", "arccosh", "arctanh", "cbrt", "hypot",
+)  # fmt: skip
+_FORBIDDEN_MATH = ("exp", "expm1", "log", "log1p", "log2", "log10", "pow", "sin", "cos", "tanh")
+_DISTRIBUTIONS = (
+    "beta", "binomial", "chisquare", "choice", "exponential", "gamma", "gumbel", "laplace",
+    "logistic", "lognormal", "normal", "poisson", "random", "standard_exponential",
+    "standard_gamma", "standard_normal", "standard_t", "uniform", "weibull",
+)  # fmt: skip
+
+
+def _raise(name: str):
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"{name} must not be used by the data generator")
+
+    return forbidden
+
+
+def test_generation_uses_no_libm_simd_transcendentals_or_numpy_distributions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    expected = generate_transactions(5_000, seed=3, n_noise_features=3, drift=True)
+    for name in _FORBIDDEN_NUMPY:
+        monkeypatch.setattr(np, name, _raise(f"np.{name}"))
+    for name in _FORBIDDEN_MATH:
+        monkeypatch.setattr(math, name, _raise(f"math.{name}"))
+    # Generator is an immutable extension type, so its constructors hand out a subclass
+    # whose distribution methods raise; the legacy module-level functions raise too.
+    raising = type(
+        "RaisingGenerator",
+        (np.random.Generator,),
+        {name: _raise(f"Generator.{name}") for name in _DISTRIBUTIONS},
+    )
+    monkeypatch.setattr(np.random, "Generator", raising)
+    monkeypatch.setattr(np.random, "default_rng", lambda seed=None: raising(np.random.PCG64(seed)))
+    for name in _DISTRIBUTIONS:
+        monkeypatch.setattr(np.random, name, _raise(f"np.random.{name}"))
+    with pytest.raises(AssertionError, match=r"np\.exp"):
+        np.exp(1.0)
+    with pytest.raises(AssertionError, match=r"Generator\.normal"):
+        np.random.default_rng(0).normal()
+
+    frame = generate_transactions(5_000, seed=3, n_noise_features=3, drift=True)
+    pd.testing.assert_frame_equal(frame, expected)
+    generate_transactions(100, seed=0)
+
+
+def test_the_default_dataset_has_its_pinned_bytes() -> None:
+    assert digests() == {"default": DEFAULT_DIGEST, "drift_noise": DRIFT_NOISE_DIGEST}
+
+
+_CHILD = r"""
+import contextlib, io, json, re
+import numpy as np
+from tests.unit.test_data_synthetic import digests
+
+with contextlib.redirect_stdout(io.StringIO()) as runtime:
+    np.show_runtime()
+text = runtime.getvalue()
+found = re.search(r"'found': \[([^\]]*)\]", text)
+blas = re.search(r"'architecture': '([^']*)'", text)
+print(json.dumps({
+    "found": re.findall(r"'(\w+)'", found.group(1)) if found else None,
+    "blas": blas.group(1) if blas else None,
+    "digests": digests(),
+}))
+"""
+_AVX512 = ("X86_V4", "AVX512_ICL", "AVX512_SPR")
+_AVX2 = ("X86_V3",)
+
+
+def _child(**env: str) -> dict:
+    """Build the datasets in a fresh interpreter with ``env``; its digests and dispatch."""
+    env = {"NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": "", **env}
+    proc = run([sys.executable, "-c", _CHILD], REPO, env=env)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in {"x86_64", "amd64"}, reason="x86 dispatch targets"
+)
+def test_the_data_is_identical_under_every_simd_dispatch_and_blas_core() -> None:
+    """Fresh processes with AVX-512 off, AVX2 off too, and old OpenBLAS cores agree.
+
+    An AVX-512 machine gave different bytes with the old generator; this one may lack
+    AVX-512 (then only the AVX2 switch changes dispatch), which is why the guard above
+    checks that no dispatched transcendental is reachable at all.
+    """
+    base = _child()
+    assert base["found"] is not None
+    assert base["digests"] == digests()
+
+    no_avx512 = _child(NPY_DISABLE_CPU_FEATURES=" ".join(_AVX512))
+    assert not set(no_avx512["found"]) & set(_AVX512)
+    if set(base["found"]) & set(_AVX512):
+        assert no_avx512["found"] != base["found"]
+    no_avx2 = _child(NPY_DISABLE_CPU_FEATURES=" ".join(_AVX2 + _AVX512))
+    assert not set(no_avx2["found"]) & set(_AVX2 + _AVX512)
+    if set(base["found"]) & set(_AVX2):
+        assert no_avx2["found"] != base["found"]
+    runs = [no_avx512, no_avx2]
+    for core in ("Nehalem", "Sandybridge"):
+        blas = _child(OPENBLAS_CORETYPE=core)
+        if base["blas"] is not None:
+            assert blas["blas"].lower() == core.lower()
+        runs.append(blas)
+
+    for other in runs:
+        assert other["digests"] == base["digests"]

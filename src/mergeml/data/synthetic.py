@@ -9,6 +9,15 @@ calibrated on the sample, so the realised positive rate matches the request.
 ``drift=True`` changes the feature distributions (larger amounts and distances, more
 online and cross-border traffic, newer accounts) while keeping the same risk function and
 positive rate, for drift-monitoring work.
+
+Portability: the same arguments give a bit-identical frame on every CPU and OS (x86 with
+or without AVX2/AVX-512, Apple Silicon, glibc or macOS libm), because its bytes are pinned
+in ``dvc.lock``. Randomness is only the raw 64-bit words of ``np.random.PCG64(seed)``,
+turned into floats exactly; every float operation is one whose result IEEE 754 fixes
+(``+ - * /``, ``sqrt``, comparisons, ``min``/``max``, ``rint``, ``ldexp``, bit arithmetic),
+with ``exp``/``log`` and the samplers built from them in :mod:`mergeml.data.exactmath`.
+No libm, no NumPy SIMD transcendentals, no ``Generator`` distributions, no float sums, and
+the positives are chosen by value with ties broken by position, not by a sort's tie order.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from mergeml.data import exactmath
 from mergeml.data.spec import ColumnSpec, TableSpec
 from mergeml.errors import DataError
 
@@ -57,11 +67,11 @@ _CROSS_BORDER_RISK = 0.8
 # Multiplies the risk score before the unit logistic noise: sets how learnable labels are.
 _SIGNAL_STRENGTH = 1.4
 
-_MERCHANT_MIX = np.array([0.30, 0.20, 0.12, 0.14, 0.06, 0.06, 0.09, 0.03])
-_CHANNEL_MIX = {False: np.array([0.55, 0.25, 0.15, 0.05]), True: np.array([0.30, 0.40, 0.25, 0.05])}
+_MERCHANT_MIX = (0.30, 0.20, 0.12, 0.14, 0.06, 0.06, 0.09, 0.03)
+_CHANNEL_MIX = {False: (0.55, 0.25, 0.15, 0.05), True: (0.30, 0.40, 0.25, 0.05)}
 _COUNTRY_MIX = {
-    False: np.array([0.82, 0.04, 0.03, 0.03, 0.02, 0.02, 0.01, 0.01, 0.02]),
-    True: np.array([0.62, 0.05, 0.05, 0.06, 0.04, 0.04, 0.04, 0.04, 0.06]),
+    False: (0.82, 0.04, 0.03, 0.03, 0.02, 0.02, 0.01, 0.01, 0.02),
+    True: (0.62, 0.05, 0.05, 0.06, 0.04, 0.04, 0.04, 0.04, 0.06),
 }
 
 
@@ -98,11 +108,11 @@ def generate_transactions(
     n_noise_features: int = 0,
     drift: bool = False,
 ) -> pd.DataFrame:
-    """Generate ``n_rows`` transactions; the same arguments always give an identical frame.
+    """Generate ``n_rows`` transactions; the same arguments give an identical frame everywhere.
 
-    Columns are drawn one at a time from ``np.random.default_rng(seed)``; informative
-    columns and the label are drawn before the noise columns, so ``n_noise_features`` does
-    not change them.
+    Columns are drawn one at a time from the words of ``np.random.PCG64(seed)``;
+    informative columns and the label are drawn before the noise columns, so
+    ``n_noise_features`` does not change them.
     """
     if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
         raise DataError(f"n_rows must be an integer >= 1, got {n_rows!r}")
@@ -110,21 +120,21 @@ def generate_transactions(
         raise DataError(f"positive_rate must be in (0, 0.5), got {positive_rate!r}")
     _check_noise_features(n_noise_features)
 
-    rng = np.random.default_rng(seed)
+    bits = np.random.PCG64(seed)
     n = n_rows
     cols: dict[str, np.ndarray | pd.Categorical] = {}
 
-    merchant = rng.choice(len(MERCHANT_CATEGORIES), size=n, p=_MERCHANT_MIX).astype(np.int8)
-    channel = rng.choice(len(CHANNELS), size=n, p=_CHANNEL_MIX[drift]).astype(np.int8)
-    country = rng.choice(len(COUNTRIES), size=n, p=_COUNTRY_MIX[drift]).astype(np.int8)
+    merchant = exactmath.choice(bits, n, _MERCHANT_MIX).astype(np.int8)
+    channel = exactmath.choice(bits, n, _CHANNEL_MIX[drift]).astype(np.int8)
+    country = exactmath.choice(bits, n, _COUNTRY_MIX[drift]).astype(np.int8)
     card_not_present = channel != CHANNELS.index("in_store")
 
     risk = _MERCHANT_RISK[merchant]
     risk += _CHANNEL_RISK[channel]
     risk += _CROSS_BORDER_RISK * (country != COUNTRIES.index(HOME_COUNTRY))
 
-    log_amount = rng.normal(4.0 if drift else 3.6, 1.0 if drift else 0.9, size=n)
-    cols["amount"] = np.exp(log_amount)
+    log_amount = _normal(bits, n, 4.0 if drift else 3.6, 1.0 if drift else 0.9)
+    cols["amount"] = exactmath.exp(log_amount)
     z = log_amount - 3.6
     z /= 0.9
     risk += 0.7 * z
@@ -133,34 +143,34 @@ def generate_transactions(
     risk += 0.6 * z
     del log_amount, z
 
-    hour = rng.normal(14.0, 4.5, size=n)
+    hour = _normal(bits, n, 14.0, 4.5)
     np.mod(hour, 24.0, out=hour)
     risk += 1.2 * (hour < 5.0)
     cols["hour_of_day"] = hour
 
-    log_distance = rng.normal(2.0 if drift else 1.5, 1.2, size=n)
-    cols["distance_from_home_km"] = np.exp(log_distance)
+    log_distance = _normal(bits, n, 2.0 if drift else 1.5, 1.2)
+    cols["distance_from_home_km"] = exactmath.exp(log_distance)
     log_distance -= 1.5
     log_distance *= 0.6 / 1.2
     risk += log_distance
     del log_distance
 
-    age = rng.gamma(2.0, 250.0 if drift else 400.0, size=n)
-    risk += 1.5 * np.exp(-age / 45.0)
+    age = exactmath.erlang(bits, n, 2, 250.0 if drift else 400.0)
+    risk += 1.5 * exactmath.exp(age / -45.0)
     cols["account_age_days"] = age
 
-    count = rng.poisson(4.0 if drift else 3.0, size=n).astype(np.float64)
+    count = exactmath.poisson(bits, n, 4.0 if drift else 3.0)
     risk += 0.3 * np.minimum(count, 12.0)
     cols["txn_count_24h"] = count
 
-    score = rng.beta(2.0, 6.0, size=n)
+    score = exactmath.beta(bits, n, 2, 6)
     score += 0.05 * (merchant == MERCHANT_CATEGORIES.index("gambling"))
     np.clip(score, 0.0, 1.0, out=score)
     risk += 3.0 * score
     cols["merchant_risk_score"] = score
 
-    log_ratio = rng.normal(0.0, 0.5, size=n)
-    cols["amount_to_avg_ratio"] = np.exp(log_ratio)
+    log_ratio = _normal(bits, n, 0.0, 0.5)
+    cols["amount_to_avg_ratio"] = exactmath.exp(log_ratio)
     risk += 1.6 * log_ratio
     del log_ratio
 
@@ -170,12 +180,12 @@ def generate_transactions(
     del merchant, channel, country, card_not_present
 
     risk *= _SIGNAL_STRENGTH
-    risk += rng.logistic(size=n)
+    risk += exactmath.logistic(bits, n)
     label = _top_k_mask(risk, _n_positive(n, positive_rate)).astype(np.int64)
     del risk
 
     for name in noise_feature_names(n_noise_features):
-        cols[name] = rng.standard_normal(size=n)
+        cols[name] = exactmath.standard_normal(bits, n)
     cols[TARGET] = label
 
     frame = pd.DataFrame(cols, copy=False)
@@ -199,6 +209,14 @@ def _check_noise_features(n_noise_features: int) -> None:
         raise DataError(f"n_noise_features must be an integer >= 0, got {n_noise_features!r}")
 
 
+def _normal(bits: np.random.PCG64, n: int, mean: float, sd: float) -> np.ndarray:
+    """``mean + sd * N(0, 1)``, portable."""
+    values = exactmath.standard_normal(bits, n)
+    values *= sd
+    values += mean
+    return values
+
+
 def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pd.Categorical:
     """A categorical with a fixed category list, whatever codes occur."""
     return pd.Categorical.from_codes(codes, categories=list(categories))
@@ -213,8 +231,16 @@ def _n_positive(n_rows: int, positive_rate: float) -> int:
 
 
 def _top_k_mask(values: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the ``k`` largest values (ties broken by position, deterministically)."""
-    mask = np.zeros(values.shape[0], dtype=bool)
-    if k > 0:
-        mask[np.argpartition(values, values.shape[0] - k)[-k:]] = True
+    """Boolean mask of the ``k`` largest values; among ties at the cut, the earliest rows.
+
+    Only the k-th largest *value* comes from a partition (unique whatever the algorithm),
+    so the mask does not depend on how a SIMD selection orders equal values.
+    """
+    n = values.shape[0]
+    if k <= 0:
+        return np.zeros(n, dtype=bool)
+    cut = np.partition(values, n - k)[n - k]
+    mask = values > cut
+    ties = np.flatnonzero(values == cut)
+    mask[ties[: k - int(np.count_nonzero(mask))]] = True
     return mask
