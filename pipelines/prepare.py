@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mergeml.config.schema import PrepareParams
+from mergeml.config.schema import FileData, PrepareParams
 from mergeml.config.stage import load_stage_params
 from mergeml.data.prepare import prepare
 from mergeml.errors import run_with_boundary
@@ -14,6 +14,11 @@ SUMMARY = Path("reports/data.json")
 
 def main() -> None:
     params = load_stage_params("prepare", PrepareParams)
+    if isinstance(params.data, FileData):
+        from mergeml.data.sources import require_tracked
+        from mergeml.scm import tracked_by_git
+
+        require_tracked(Path(), params.data.path, tracked_by_git)
     prepared = prepare(params, Path())
     OUT.mkdir(parents=True, exist_ok=True)
     for name, frame in (("train", prepared.train), ("test", prepared.test)):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a project needs to run the pipeline; generated files are left out on purpose.
-PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore")
+# data/raw holds only its README in a clone: a developer's own data files stay out.
+PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore", "data/raw/README.md")
 DVC_FILES = (".dvc/config", ".dvc/.gitignore")
 Edits = Mapping[str, Sequence[tuple[str, str]]]
 TINY: Edits = {
@@ -30,6 +31,7 @@ def copy_project(dest: Path, edits: Edits = {}) -> Path:  # noqa: B006 - read on
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
     for rel, pairs in edits.items():
         text = (dest / rel).read_text()

@@ -90,11 +90,14 @@ def _rows_or(header: list[str], rows: list[list[str]], empty: str) -> str:
 
 
 def data_md(side: Side, params: Mapping[str, Any]) -> str:
-    """The data source (params.yaml `data`), prepared-data md5s and split summary."""
+    """The data source (params.yaml `data`), source-file and prepared-data md5s, splits."""
     rows = [[esc(k), esc(v)] for k, v in params.items() if _in_section(k, "data")]
     outs = report.prepare_outs(side)
     rows += [[f"md5 of {esc(path)}", esc(md5)] for path, md5 in (outs or {}).items()]
     summary = report.data_summary(side)
+    source = (summary or {}).get("source_file")
+    if source:
+        rows.append([f"md5 of source file {esc(source['path'])}", esc(source["md5"])])
     for split in ("train", "test"):
         count = report.split_value(summary or {}, "rows", split)
         if count is not None:

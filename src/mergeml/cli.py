@@ -102,9 +102,10 @@ def exp_run(
     """
     from mergeml import experiments
     from mergeml.data.preflight import preflight
+    from mergeml.scm import tracked_by_git
 
     planned = experiments.plan(_project_dir(), overrides)
-    preflight([e.params for e in planned], Path())
+    preflight([e.params for e in planned], Path(), is_tracked=tracked_by_git)
     for i, item in enumerate(planned, 1):
         click.echo(f"[{i}/{len(planned)}] {' '.join(item.overrides) or '(no overrides)'}")
     if dry_run:

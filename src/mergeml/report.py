@@ -343,8 +343,25 @@ def prepare_outs(side: Side) -> dict[str, str] | None:
     }
 
 
+HEX = frozenset("0123456789abcdef")
+PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-")
+
+
+def source_file(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The recorded data source file ``{path, md5, size}`` when well formed, else None."""
+    entry = doc.get("source_file")
+    if not isinstance(entry, Mapping):
+        return None
+    path, md5, size = entry.get("path"), entry.get("md5"), entry.get("size")
+    if not isinstance(path, str) or _safe_path(path) is None:
+        return None
+    if not isinstance(md5, str) or len(md5) != 32 or set(md5) - HEX:
+        return None
+    return {"path": path, "md5": md5, "size": size if isinstance(size, int) else None}
+
+
 def data_summary(side: Side) -> dict[str, Any] | None:
-    """Train/test rows and class balance from reports/data.json, or None."""
+    """Train/test rows, class balance and source file from reports/data.json, or None."""
     doc = _json(side.read(DATA_FILE))
     if not isinstance(doc, Mapping):
         return None
@@ -353,18 +370,34 @@ def data_summary(side: Side) -> dict[str, Any] | None:
         value = doc.get(key)
         if isinstance(value, Mapping):
             out[key] = {split: value[split] for split in ("train", "test") if split in value}
+    source = source_file(doc)
+    if source is not None:
+        out["source_file"] = source
     return out
+
+
+def source_change(
+    base: Mapping[str, Any] | None, head: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Base and head source files and whether the file's md5 changed (None: not comparable)."""
+    before, after = ((s or {}).get("source_file") for s in (base, head))
+    if before is None and after is None:
+        return None
+    changed = None if before is None or after is None else before["md5"] != after["md5"]
+    return {"base": before, "head": after, "changed": changed}
 
 
 def data_section(base: Side, head: Side) -> dict[str, Any]:
     before, after = prepare_outs(base), prepare_outs(head)
     changed = None if before is None or after is None else before != after
+    base_summary, head_summary = data_summary(base), data_summary(head)
     return {
         "changed": changed,
         "base_outs": before,
         "head_outs": after,
-        "base": data_summary(base),
-        "head": data_summary(head),
+        "base": base_summary,
+        "head": head_summary,
+        "source": source_change(base_summary, head_summary),
     }
 
 
@@ -485,8 +518,17 @@ def confusion_matrix(text: str | None) -> dict[str, Any] | None:
 # --- the report ---------------------------------------------------------------------------------
 
 
-def build_report(repo: Git, base: str, head: str | None, root: Path) -> dict[str, Any]:
-    """Compare commit ``base`` with commit ``head`` (None: the workspace files under ``root``)."""
+def build_report(
+    repo: Git,
+    base: str,
+    head: str | None,
+    root: Path,
+    build: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Compare commit ``base`` with commit ``head`` (None: the workspace files under ``root``).
+
+    ``build`` is a `mergeml verify-built --out` verdict, shown as the Build section.
+    """
     before = git_side(repo, base)
     after = workspace_side(root) if head is None else git_side(repo, head)
     layout = read_layout(after.read("dvc.yaml") or before.read("dvc.yaml"))
@@ -498,6 +540,7 @@ def build_report(repo: Git, base: str, head: str | None, root: Path) -> dict[str
         "base": before.describe(),
         "head": after.describe(),
         "verdict": verdict(gates, metrics["head_available"]),
+        "build": dict(build) if build is not None else None,
         "params": params_section(before, after, layout.params_files),
         "metrics": metrics,
         "gates": gates,
@@ -605,6 +648,33 @@ def _md_header(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
+_BUILD_ICON = {"identical": "✅", "equivalent": "☑️", "differs": "❌"}
+
+
+def _md_build(build: Mapping[str, Any] | None) -> list[str]:
+    """What `mergeml verify-built` found: identical, equivalent within tolerance, or not."""
+    if build is None:
+        return []
+    outcome = str(build.get("outcome"))
+    lines = [
+        "",
+        "### Build (`mergeml verify-built`)",
+        "",
+        f"{_BUILD_ICON.get(outcome, '❔')} **{esc(build.get('headline', outcome))}**",
+    ]
+    rows = [
+        [esc(f.get("status")), f"`{esc(f.get('path'))}`", esc(f.get("detail"))]
+        for f in build.get("findings", [])
+        if f.get("status") != "identical"
+    ]
+    if rows:
+        lines += ["", *table(["", "output", "detail"], rows)]
+    for path, md5 in (build.get("promoted") or {}).items():
+        where = f"`{esc(path)}` md5 `{esc(md5)}`"
+        lines += ["", f"Promotion uses {where}, as the committed dvc.lock records."]
+    return lines
+
+
 def _param_row(change: Mapping[str, Any]) -> str:
     key = change["key"] if change["file"] == PARAMS_FILE else f"{change['file']}: {change['key']}"
     old = "_(added)_" if change["status"] == "added" else esc(change.get("old"))
@@ -683,6 +753,26 @@ def split_value(summary: Mapping[str, Any], key: str, split: str) -> Any:
     return table.get(split) if isinstance(table, Mapping) else None
 
 
+def _code(path: str) -> str:
+    """A path in a code span when it holds only plain characters, else escaped text."""
+    return f"`{path}`" if set(path) <= PLAIN and len(path) <= MAX_CELL else esc(path)
+
+
+def _md_source(source: Mapping[str, Any] | None) -> list[str]:
+    """One line: the source file and whether its md5 changed between base and head."""
+    if not source:
+        return []
+    sides = [s for s in (source["base"], source["head"]) if s]
+    named = " → ".join(dict.fromkeys(_code(s["path"]) for s in sides))
+    md5s = [f"{s['md5'][:8]}…" for s in sides]
+    if source["changed"] is None:
+        state = "new in head" if source["head"] else "not used in head"
+    else:
+        state = "**changed**" if source["changed"] else "unchanged"
+    shown = md5s[-1] if source["changed"] is False else " → ".join(md5s)
+    return [f"Source file {named}: {state} (md5 {shown})"]
+
+
 def _md_data(data: Mapping[str, Any]) -> list[str]:
     state = {True: "**changed**", False: "unchanged", None: "unknown (no dvc.lock to compare)"}
     lines = [
@@ -691,6 +781,8 @@ def _md_data(data: Mapping[str, Any]) -> list[str]:
         "",
         f"Prepared data (`prepare` outputs in dvc.lock): {state[data['changed']]}",
     ]
+    source = _md_source(data.get("source"))
+    lines += ["", *source] if source else []
     base, head = data["base"] or {}, data["head"] or {}
     if not (base or head):
         return lines
@@ -757,6 +849,7 @@ def _md_confusion(confusion: Mapping[str, Any]) -> list[str]:
 def _assemble(report: Mapping[str, Any], param_rows: list[str], shown: int, curves: bool) -> str:
     lines = [
         *_md_header(report),
+        *_md_build(report.get("build")),
         *_md_params(report["params"], param_rows, shown),
         *_md_metrics(report["metrics"]),
         *_md_gates(report["gates"]),

@@ -91,6 +91,16 @@ class Git:
         out = self._repo.git.status("--porcelain", "--untracked-files=all", "--", *paths)
         return sorted(line[3:] for line in out.splitlines() if line.strip())
 
+    def is_tracked(self, path: Path) -> bool:
+        """Whether ``path`` (a symlink itself, not its target) is in git's index."""
+        try:
+            where = path.parent.resolve() / path.name
+            rel = where.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return False
+        out = self._repo.git.ls_files("-z", "--", rel, env={"GIT_LITERAL_PATHSPECS": "1"})
+        return rel in out.split("\0")
+
     def annotated_tags(self) -> list[TagInfo]:
         """Every annotated tag, read with one `git for-each-ref` call."""
         out = self._repo.git.for_each_ref(
@@ -262,6 +272,15 @@ def remote_mirror(url: str) -> Iterator[Git]:
                 reason = lines[-1].strip() if lines else f"git exited {proc.returncode}"
                 raise ScmError(f"cannot read the registry of {url}: {reason}")
         yield Git(Path(tmp))
+
+
+def tracked_by_git(path: Path) -> bool:
+    """Whether git tracks the file ``path``; False when it is not inside a git repository."""
+    try:
+        repo = Git(path.parent if path.parent.is_dir() else Path())
+    except ScmError:
+        return False
+    return repo.is_tracked(path)
 
 
 class PushRejected(ScmError):

@@ -27,7 +27,7 @@ DATA_TASKS = {
     "synthetic": ("classification", []),
     "breast_cancer": ("classification", []),
     "diabetes": ("regression", []),
-    "file": ("classification", ["data.path=x.csv", "data.target=y"]),
+    "file": ("classification", ["data.path=data/raw/x.csv", "data.target=y"]),
 }
 
 
@@ -88,7 +88,12 @@ def test_regression_data_with_a_classifier_is_refused() -> None:
         (["split.test_size=1.5"], r"split.test_size"),
         (["data=file"], r"missing value for 'data.path'"),
         (["data=file", "data.path=x.csv"], r"missing value for 'data.target'"),
-        (["data=file", "data.path=x.csv", "data.target=y", "data.task=ranking"], r"data.task"),
+        (
+            ["data=file", "data.path=data/raw/x.csv", "data.target=y", "data.task=ranking"],
+            r"data.task",
+        ),
+        (["data=file", "data.path=/tmp/x.csv", "data.target=y"], r"data.path: outside the"),
+        (["data=file", "data.path=x.csv", "data.target=y"], r"data.path: .*under data/raw/"),
         (["model.learning_rate=-1"], r"model.learning_rate"),
     ],
 )

@@ -58,3 +58,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make repro" in readme
     assert "make test" in readme
+
+
+def test_data_raw_is_tracked_and_dvc_sees_its_dvc_files() -> None:
+    from scmrepo.git import Git  # the ignore rules as DVC reads them
+
+    prepare_deps = DVC_YAML["stages"]["prepare"]["deps"]
+    assert "data/raw" in prepare_deps
+    assert (ROOT / "data/raw/README.md").is_file()
+    scm = Git(ROOT)
+    # DVC skips every directory it thinks ignored when it collects .dvc files.
+    assert not scm.is_ignored(f"{ROOT}/data/")
+    assert not scm.is_ignored(f"{ROOT}/data/raw/")
+    assert not scm.is_ignored(f"{ROOT}/data/raw/churn.csv.dvc")
+    assert scm.is_ignored(f"{ROOT}/data/prepared/")

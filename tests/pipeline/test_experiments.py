@@ -122,10 +122,9 @@ def test_csv_without_the_target_column_fails_before_training(
     project: Path, baseline: dict[str, Any]
 ) -> None:
     """The issue's acceptance case: a user's file lacks `label`; nothing may be trained."""
-    csv = project / "inputs" / "no_label.csv"
-    csv.parent.mkdir()
+    csv = project / "data" / "raw" / "no_label.csv"
     csv.write_text("amount,channel,is_fraud\n" + "".join(f"{i}.5,pos,{i % 2}\n" for i in range(40)))
-    git(project, "add", "inputs")
+    git(project, "add", "data/raw")
     git(project, "commit", "-q", "-m", "user data without a label column")
     before, cache = snapshot(project), cache_objects(project)
 
@@ -134,7 +133,7 @@ def test_csv_without_the_target_column_fails_before_training(
         "exp",
         "run",
         "data=file",
-        "data.path=inputs/no_label.csv",
+        "data.path=data/raw/no_label.csv",
         "data.target=label",
         "data.task=classification",
     )

@@ -173,7 +173,6 @@ def test_a_tampered_model_is_refused_before_loading(project: Path) -> None:
     assert "does not match dvc.lock" in proc.stderr
 
 
-
 def test_model_check_compares_a_downloaded_copy_with_the_model_artifacts_lock_entry(
     project: Path, tmp_path: Path
 ) -> None:
@@ -220,10 +219,12 @@ def test_model_check_finds_the_artifact_through_dvc_yaml_and_no_lock_skips_the_m
     assert proc.returncode == 0, proc.stderr
     assert "md5 not compared" in proc.stdout
 
+
 def write_csv(project: Path, frame: pd.DataFrame, name: str = "data/raw/input.csv") -> str:
     path = project / name
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
+    git(project, "add", name)  # an untracked data file is refused
     return name
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -7,14 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mergeml.config.schema import FileData, PrepareParams, SplitConfig
+from mergeml.data.prepare import prepare
 from mergeml.data.sources import (
+    dvc_file,
+    file_record,
     load_breast_cancer_frame,
     load_diabetes_frame,
     read_table,
+    require_tracked,
     snake_case,
+    source_path,
 )
 from mergeml.data.validate import validate_table
 from mergeml.errors import DataError
+from mergeml.scm import Git, tracked_by_git
+from tests.conftest import git
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -136,3 +145,109 @@ def test_unreadable_content_is_a_data_error_naming_the_path(
     with pytest.raises(DataError, match=re.escape(name)) as info:
         read_table(path)
     assert "\n" not in str(info.value)
+
+
+# --- user data files: inside the repository, tracked, recorded by md5 ------------------------
+
+RAW = "data/raw/input.csv"
+
+
+def raw_file(root: Path, rel: str = RAW, content: bytes = b"x,y\n1,0\n") -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def never(_: Path) -> bool:
+    return False
+
+
+def test_a_symlink_leading_outside_the_repository_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    outside = raw_file(tmp_path, "elsewhere.csv")
+    (root / "data/raw").mkdir(parents=True)
+    (root / RAW).symlink_to(outside)
+    with pytest.raises(DataError, match=r"data\.path data/raw/input\.csv resolves outside") as info:
+        source_path(root, RAW)
+    assert "\n" not in str(info.value)
+    inside = raw_file(root, "data/raw/real.csv")
+    (root / "data/raw/alias.csv").symlink_to(inside)
+    assert source_path(root, "data/raw/alias.csv") == root / "data/raw/alias.csv"
+
+
+def test_the_dvc_file_beside_the_file_or_a_parent_directory_is_found(tmp_path: Path) -> None:
+    assert dvc_file(tmp_path, RAW) is None
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/raw.dvc").write_text("outs: []\n")
+    assert dvc_file(tmp_path, RAW) == tmp_path / "data/raw.dvc"
+    raw_file(tmp_path, RAW + ".dvc")
+    assert dvc_file(tmp_path, "./" + RAW) == tmp_path / (RAW + ".dvc")
+
+
+def test_a_missing_file_is_not_found_and_a_dvc_tracked_one_says_pull(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"^data file not found: data/raw/input\.csv$"):
+        require_tracked(tmp_path, RAW, never)
+    raw_file(tmp_path, RAW + ".dvc")
+    with pytest.raises(DataError, match=r"run `dvc pull data/raw/input\.csv\.dvc`"):
+        require_tracked(tmp_path, RAW, never)
+
+
+def test_a_file_tracked_by_neither_git_nor_dvc_is_refused_with_the_command(
+    tmp_path: Path,
+) -> None:
+    raw_file(tmp_path)
+    with pytest.raises(DataError) as info:
+        require_tracked(tmp_path, RAW, never)
+    assert str(info.value) == (
+        "data file data/raw/input.csv is not tracked by git or DVC: run "
+        "`dvc add data/raw/input.csv` (or `git add` it) so that a clean clone and "
+        "`mergeml exp run` can see it"
+    )
+    require_tracked(tmp_path, RAW, lambda path: path == tmp_path / RAW)  # git tracks it
+    raw_file(tmp_path, RAW + ".dvc")
+    require_tracked(tmp_path, RAW, never)  # DVC tracks it
+
+
+def test_git_tracks_staged_and_committed_files_only(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    committed, staged = raw_file(root, "data/raw/a.csv"), raw_file(root, "data/raw/b c.csv")
+    untracked, star = raw_file(root, "data/raw/c.csv"), raw_file(root, "data/raw/*.csv")
+    outside = raw_file(tmp_path, "outside.csv")
+    assert tracked_by_git(committed) is False  # not a git repository yet
+    git(root, "init", "-q")
+    git(root, "add", "data/raw/a.csv")
+    git(root, "commit", "-q", "-m", "a")
+    link = root / "data/raw/link.csv"
+    link.symlink_to("c.csv")
+    git(root, "add", "data/raw/b c.csv", "data/raw/link.csv")
+    repo = Git(root)
+    assert repo.is_tracked(link)  # the link itself, though its target is untracked
+    assert repo.is_tracked(committed)
+    assert repo.is_tracked(staged)
+    assert not repo.is_tracked(untracked)
+    assert not repo.is_tracked(star)  # a literal name, not a pattern matching a.csv
+    assert not repo.is_tracked(outside)
+    assert not repo.is_tracked(root / "data/raw")  # a directory is not a tracked file
+    assert tracked_by_git(staged) is True
+    assert tracked_by_git(untracked) is False
+
+
+def test_the_file_record_is_the_md5_of_every_byte(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 12_000  # ~3 MB: several read chunks
+    raw_file(tmp_path, RAW, content)
+    assert file_record(tmp_path, "./" + RAW) == {
+        "path": RAW,
+        "md5": hashlib.md5(content).hexdigest(),
+        "size": len(content),
+    }
+
+
+def test_prepare_records_the_source_file_in_the_summary(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": np.arange(40.0), "label": [0, 1] * 20})
+    raw_file(tmp_path, RAW, frame.to_csv(index=False).encode())
+    data = FileData(source="file", path=RAW, target="label", task="classification", format="auto")
+    params = PrepareParams(seed=1, data=data, split=SplitConfig(test_size=0.25, stratify=True))
+    summary = prepare(params, tmp_path).summary
+    assert summary["source"] == "file"
+    assert summary["source_file"] == file_record(tmp_path, RAW)

@@ -6,9 +6,11 @@ one of these models or raises ConfigError naming the key path.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from mergeml.errors import ConfigError
 
@@ -45,9 +47,34 @@ class DiabetesData(_Frozen):
     target: str
 
 
+RAW_DATA_DIR = "data/raw"  # the user data directory: a declared dependency of `prepare`
+
+
+def check_data_path(path: str) -> str:
+    """``path`` unchanged when it names a file under data/raw/ inside the repository.
+
+    Absolute paths and paths through `..` are refused: another machine cannot reproduce
+    them. Anything outside data/raw/ is refused: DVC would not see it change.
+    """
+    parts = PurePosixPath(path).parts
+    if PurePosixPath(path).is_absolute() or ".." in parts:
+        raise PydanticCustomError(
+            "outside_repository",
+            "outside the repository: it cannot be reproduced; put the file under "
+            f"{RAW_DATA_DIR}/ and use a relative path",
+        )
+    if parts[:2] != tuple(RAW_DATA_DIR.split("/")) or len(parts) < 3:
+        raise PydanticCustomError(
+            "outside_raw_data",
+            f"data files must live under {RAW_DATA_DIR}/ (the directory the prepare stage "
+            "depends on)",
+        )
+    return path
+
+
 class FileData(_Frozen):
     source: Literal["file"]
-    path: Annotated[str, Field(min_length=1)]
+    path: Annotated[str, Field(min_length=1), AfterValidator(check_data_path)]
     target: Annotated[str, Field(min_length=1)]
     task: Task
     format: Literal["auto", "csv", "parquet"]
@@ -87,16 +114,29 @@ class GatesConfig(_Frozen):
     vs_base: dict[str, Tolerance] = Field(default_factory=dict)
 
 
+class VerifyTolerance(_Frozen):
+    """How far a rebuild on other hardware may be from what was committed (both must hold:
+    ``|rebuilt - committed| <= absolute + relative * max(|rebuilt|, |committed|)``)."""
+
+    absolute: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 1e-6
+    relative: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 1e-6
+
+
 class EvaluateConfig(_Frozen):
     classification_metrics: Names
     regression_metrics: Names
     gates: GatesConfig
+    verify: VerifyTolerance = Field(default_factory=VerifyTolerance)
+
+
+Threads = Annotated[int, Field(ge=1, le=256)]
 
 
 class Params(_Frozen):
     """The whole of params.yaml."""
 
     seed: int
+    threads: Threads
     data: DataConfig
     preprocess: PreprocessConfig
     model: StepConfig
@@ -151,8 +191,9 @@ class PrepareParams(_Frozen):
 
 
 class TrainParams(_Frozen):
-    """What the `train` stage reads: data.task, data.target, preprocess, model."""
+    """What the `train` stage reads: threads, data.task, data.target, preprocess, model."""
 
+    threads: Threads
     data: TargetSpec
     preprocess: PreprocessConfig
     model: StepConfig
@@ -164,7 +205,8 @@ class MetricNames(_Frozen):
 
 
 class EvaluateParams(_Frozen):
-    """What the `evaluate` stage reads: data.task, data.target, the metric lists."""
+    """What the `evaluate` stage reads: threads, data.task, data.target, the metric lists."""
 
+    threads: Threads
     data: TargetSpec
     evaluate: MetricNames

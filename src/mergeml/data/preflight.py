@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mergeml.config.schema import FileData, PrepareParams, parse_section
 from mergeml.data.prepare import load_and_validate
+from mergeml.data.sources import require_tracked
 
 log = logging.getLogger(__name__)
 
 
-def preflight(param_sets: Iterable[Mapping[str, Any]], root: Path) -> None:
+def preflight(
+    param_sets: Iterable[Mapping[str, Any]],
+    root: Path,
+    *,
+    is_tracked: Callable[[Path], bool],
+) -> None:
     """Load and validate every distinct file-backed data source among ``param_sets``.
 
     Generated and bundled sources are checked in the `prepare` stage itself; a user's
-    own file is checked here, before DVC starts, and a problem raises DataError.
+    own file is checked here, before DVC starts, and a problem raises DataError. The
+    file must be tracked by DVC or, as ``is_tracked`` tells, by git: experiments run in
+    clean copies that hold nothing else.
     """
     seen: set[str] = set()
     for params in param_sets:
@@ -27,4 +35,5 @@ def preflight(param_sets: Iterable[Mapping[str, Any]], root: Path) -> None:
         if isinstance(prepared.data, FileData) and key not in seen:
             seen.add(key)
             log.info("checking %s", prepared.data.path)
+            require_tracked(root, prepared.data.path, is_tracked)
             load_and_validate(prepared, root)

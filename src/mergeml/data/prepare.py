@@ -52,9 +52,9 @@ def load_source(data: DataConfig, root: Path) -> tuple[pd.DataFrame, TableSpec |
         )
         return loader(), None
     if isinstance(data, FileData):
-        from mergeml.data.sources import read_table
+        from mergeml.data.sources import read_table, source_path
 
-        frame = read_table(root / data.path, fmt=data.format)
+        frame = read_table(source_path(root, data.path), fmt=data.format)
         if not data.columns:
             return frame, None
         spec = TableSpec(columns=columns_from_mapping(data.columns))
@@ -131,4 +131,8 @@ def prepare(params: PrepareParams, root: Path) -> Prepared:
     check_no_overlap(train, test)
     summary = summarise(train, test, target=data.target, task=data.task)
     summary["source"] = data.source
+    if isinstance(data, FileData):
+        from mergeml.data.sources import file_record
+
+        summary["source_file"] = file_record(root, data.path)
     return Prepared(train, test, summary)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import pandas as pd
@@ -20,6 +22,7 @@ _SUFFIXES: dict[str, Literal["csv", "parquet"]] = {
     ".pq": "parquet",
 }
 _MAX_REASON = 200
+_CHUNK = 1 << 20
 
 
 def snake_case(name: str) -> str:
@@ -84,3 +87,57 @@ def read_table(path: Path, *, fmt: Literal["auto", "csv", "parquet"] = "auto") -
         raise DataError(f"cannot read {path} as {fmt}: {reason}") from exc
     log.debug("read %d rows x %d columns from %s", len(frame), frame.shape[1], path)
     return frame
+
+
+def source_path(root: Path, rel: str) -> Path:
+    """``root / rel``, refused when it resolves (through symlinks) outside ``root``."""
+    path = root / rel
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise DataError(
+            f"data.path {rel} resolves outside the repository (through a symlink): "
+            "it cannot be reproduced; copy the file under data/raw/ instead"
+        )
+    return path
+
+
+def dvc_file(root: Path, rel: str) -> Path | None:
+    """The `.dvc` file beside ``rel`` or beside one of its parent directories, or None."""
+    parts = PurePosixPath(rel).parts
+    for depth in range(len(parts), 0, -1):
+        candidate = root.joinpath(*parts[:depth]).with_name(parts[depth - 1] + ".dvc")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def require_tracked(root: Path, rel: str, is_tracked: Callable[[Path], bool]) -> None:
+    """DataError unless the data file ``rel`` exists and git or DVC tracks it.
+
+    A file tracked by neither is missing from a clean clone and from the temporary
+    copies `mergeml exp run` trains in. ``is_tracked`` tells whether git tracks a path.
+    """
+    path = source_path(root, rel)
+    tracker = dvc_file(root, rel)
+    if not path.exists():
+        hint = f" (tracked by DVC: run `dvc pull {_rel(tracker, root)}`)" if tracker else ""
+        raise DataError(f"data file not found: {rel}{hint}")
+    if tracker is None and not is_tracked(path):
+        raise DataError(
+            f"data file {rel} is not tracked by git or DVC: run `dvc add {rel}` (or "
+            "`git add` it) so that a clean clone and `mergeml exp run` can see it"
+        )
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def file_record(root: Path, rel: str) -> dict[str, str | int]:
+    """``{"path", "md5", "size"}`` of a data file: what the reports record of the source."""
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with source_path(root, rel).open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"path": PurePosixPath(rel).as_posix(), "md5": digest.hexdigest(), "size": size}
