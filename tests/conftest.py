@@ -92,12 +92,16 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def private_copy(repo: Path, dest: Path) -> Path:
+    """A copy of ``repo`` (git history, DVC cache and outputs) that a test may change."""
+    shutil.copytree(repo, dest, symlinks=True)
+    return dest
+
+
 @pytest.fixture
 def project(built_project: Path, tmp_path: Path) -> Path:
-    """A private copy of the built project (git history, DVC cache and outputs)."""
-    dest = tmp_path / "repo"
-    shutil.copytree(built_project, dest, symlinks=True)
-    return dest
+    """A private copy of the built project."""
+    return private_copy(built_project, tmp_path / "repo")
 
 
 @pytest.fixture

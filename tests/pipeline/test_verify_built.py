@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import git, make_project, mergeml, run
+from tests.conftest import git, make_project, mergeml, private_copy, run
 
 pytestmark = pytest.mark.pipeline
 
@@ -51,9 +51,7 @@ def lr_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def lr(lr_built: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "repo"
-    shutil.copytree(lr_built, dest, symlinks=True)
-    return dest
+    return private_copy(lr_built, tmp_path / "repo")
 
 
 def test_a_rebuild_on_the_same_machine_is_identical(lr: Path) -> None:
@@ -144,8 +142,7 @@ def test_pinned_numerics_build_the_same_model_bytes_on_both_machines(
 ) -> None:
     md5s = {}
     for name, machine in (("a", MACHINE_A), ("b", MACHINE_B)):
-        repo = tmp_path / name
-        shutil.copytree(lr_built, repo, symlinks=True)
+        repo = private_copy(lr_built, tmp_path / name)
         run(["mergeml", "repro", "--numerics", "pinned", "-f", "-q"], repo, env=machine)
         pinned = model_md5(repo)
         repro(repo, machine, "-f")  # the control: native kernels differ between machines
