@@ -78,7 +78,7 @@ from mergeml.config.schema import (
     EvaluateParams, MetricNames, PrepareParams, TargetSpec, TrainParams, parse_params,
 )
 from mergeml.data.prepare import prepare
-from mergeml.evaluation import evaluate_classifier, write_reports
+from mergeml.evaluation.metrics import evaluate_classifier, write_reports
 from mergeml.files import dumps_json, write_text_atomic
 from mergeml.model.io import save_model
 from mergeml.model.train import split_xy, train_model

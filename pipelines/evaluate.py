@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
+from mergeml.config.lockfile import output_md5
 from mergeml.config.schema import EvaluateParams
 from mergeml.config.stage import load_stage_params
 from mergeml.errors import run_with_boundary
-from mergeml.evaluation import evaluate_classifier, evaluate_regressor, write_reports
+from mergeml.evaluation.metrics import evaluate_classifier, evaluate_regressor, write_reports
 from mergeml.files import read_parquet
-from mergeml.lockfile import output_md5
 from mergeml.model.io import load_model
 from mergeml.model.threads import fixed_threads
 from mergeml.model.train import split_xy

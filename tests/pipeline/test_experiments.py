@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from mergeml import experiments
 from mergeml.config.compose import compose_params
+from mergeml.pipeline import experiments
 from tests.conftest import dvc, git, mergeml
 
 pytestmark = pytest.mark.pipeline

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mergeml.card import PLACEHOLDERS, CardError, render_card
+from mergeml.release.card import PLACEHOLDERS, CardError, render_card
 from mergeml.scm import Git, ScmError
 from tests.conftest import git, run
 from tests.projects import ROOT

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mergeml.errors import ConfigError
-from mergeml.policy import Policy, parse_policy
+from mergeml.release.policy import Policy, parse_policy
 from tests.conftest import git, mergeml
 from tests.projects import ROOT
 from tests.scm.repos import clone, remote_refs, write_model

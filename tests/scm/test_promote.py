@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mergeml.policy import Policy
+from mergeml.release.policy import Policy
 from mergeml.scm import Git, PushRejected
 from tests.conftest import git, mergeml
 from tests.scm.repos import clone, remote_refs, write_model
@@ -72,7 +72,7 @@ def test_production_after_staging_reuses_the_version(origin: Path) -> None:
 
 
 def test_a_stale_clone_is_rejected_atomically_and_keeps_no_local_tags(origin: Path) -> None:
-    from mergeml import promotion
+    from mergeml.release import promotion
 
     a = clone(origin, "a")
     write_model(a, "1" * 32, 0.9, "model one")

@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mergeml.comment import (
+from mergeml.errors import GitHubError
+from mergeml.github.comment import (
     MARKER,
     MAX_BODY,
     GitHubClient,
@@ -23,7 +24,6 @@ from mergeml.comment import (
     token_from_env,
     validate_request,
 )
-from mergeml.errors import GitHubError
 from tests.fake_http import QuietHandler
 from tests.fake_http import serving as serve
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mergeml.comment import GitHubClient, post_bundle, read_bundle, write_bundle
 from mergeml.errors import GitHubError
+from mergeml.github.comment import GitHubClient, post_bundle, read_bundle, write_bundle
 from tests.unit.test_comment import HEAD_SHA, PR, REPO, TOKEN, FakeGitHub, serving
 
 

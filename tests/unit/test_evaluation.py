@@ -1,4 +1,4 @@
-"""Unit tests for mergeml.evaluation on tiny, hand-checkable arrays."""
+"""Unit tests for mergeml.evaluation.metrics on tiny, hand-checkable arrays."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
 from mergeml.errors import MergemlError
-from mergeml.evaluation import (
+from mergeml.evaluation.catalog import METRIC_DIRECTION
+from mergeml.evaluation.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     EvaluationResult,
@@ -30,7 +31,6 @@ from mergeml.evaluation import (
     roc_points,
 )
 from mergeml.files import dumps_json, round_floats
-from mergeml.metric_catalog import METRIC_DIRECTION
 
 UNIT_INTERVAL_METRICS = tuple(name for name in CLASSIFICATION_METRICS if name != "log_loss")
 

@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mergeml.config.schema import GatesConfig
-from mergeml.gates import MetricsFileError, check_gates, format_table, parse_metrics
+from mergeml.review.gates import MetricsFileError, check_gates, format_table, parse_metrics
 
 RULES = GatesConfig.model_validate(
     {

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from mergeml.comment import GitHubClient
 from mergeml.errors import GitHubError
-from mergeml.github_release import MAX_RELEASE_BODY, check_tag, publish_release
+from mergeml.github.comment import GitHubClient
+from mergeml.github.release import MAX_RELEASE_BODY, check_tag, publish_release
 from tests.fake_http import QuietHandler
 from tests.fake_http import serving as serve
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mergeml.config.lockfile import normalise_out_path, output_md5
 from mergeml.errors import MergemlError
-from mergeml.lockfile import normalise_out_path, output_md5
 
 LOCK = """\
 schema: '2.0'

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mergeml.report import (
+from mergeml.review.report import (
     MARKER,
     MAX_BODY,
     binned_predictions,
@@ -425,7 +425,7 @@ def test_a_hostile_source_path_renders_as_inert_text(repo: Path, tmp_path: Path)
 
 
 def test_the_build_section_shows_the_verify_built_outcome_as_inert_text(repo: Path) -> None:
-    from mergeml.verify import read_verdict
+    from mergeml.review.verify import read_verdict
 
     verdict = {
         "outcome": "equivalent",

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from mergeml.config.schema import VerifyTolerance
 from mergeml.errors import MergemlError
-from mergeml.verify import compare_locks, missing_verdict, read_verdict
-from mergeml.verify_content import close, compare_csv, compare_json, compare_tables
+from mergeml.review.verify import compare_locks, missing_verdict, read_verdict
+from mergeml.review.verify_content import close, compare_csv, compare_json, compare_tables
 
 TOL = VerifyTolerance(absolute=1e-6, relative=1e-6)
 EXACT = VerifyTolerance(absolute=0.0, relative=0.0)

@@ -143,7 +143,7 @@ def compose_params(
 
 def check_model_params(params: Params) -> None:
     """Validate every `_target_` and its arguments with scikit-learn's own constraints."""
-    from mergeml.model.build import validate_steps
+    from mergeml.config.estimators import validate_steps
 
     validate_steps(params)
 

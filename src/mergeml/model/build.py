@@ -2,73 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mergeml.errors import ConfigError
+from mergeml.config.estimators import make_step
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from mergeml.config.schema import Params, StepConfig
-
-
-def _locate(target: str, where: str) -> type:
-    from hydra.utils import get_class
-
-    try:
-        return get_class(target)
-    except Exception as exc:  # Hydra raises ImportError or ValueError variants
-        raise ConfigError(f"{where}._target_: cannot import '{target}'") from exc
-
-
-def make_step(step: StepConfig | Mapping[str, Any], where: str) -> Any:
-    """Instantiate one `_target_` step and validate its arguments the way scikit-learn does."""
-    from sklearn.base import BaseEstimator
-
-    conf = dict(step.model_dump(by_alias=True) if hasattr(step, "model_dump") else step)
-    target = str(conf.pop("_target_"))
-    cls = _locate(target, where)
-    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-        raise ConfigError(f"{where}._target_: '{target}' is not a scikit-learn estimator")
-    allowed = set(cls().get_params(deep=False))
-    for key in conf:
-        if key not in allowed:
-            raise ConfigError(f"{where}.{key}: not an argument of {cls.__name__}")
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    try:
-        obj = instantiate({"_target_": target, **conf}, _convert_="all")
-        validate = getattr(obj, "_validate_params", None)
-        if validate is not None:
-            validate()  # scikit-learn's own parameter constraints
-    except (TypeError, ValueError, InstantiationException) as exc:
-        reason = exc.__cause__ or exc
-        key = next((k for k in conf if f"'{k}'" in str(reason)), None)
-        at = f"{where}.{key}" if key else where
-        raise ConfigError(f"{at}: {' '.join(str(reason).split())}") from exc
-    return obj
-
-
-def validate_steps(params: Params) -> None:
-    """Check every step in params (model and preprocessing) and the model's task."""
-    from sklearn.base import is_classifier, is_regressor
-
-    for group in ("numeric", "categorical"):
-        for i, step in enumerate(getattr(params.preprocess, group)):
-            make_step(step, f"preprocess.{group}[{i}]")
-    model = make_step(params.model, "model")
-    check_task(model, params.data.task, is_classifier(model), is_regressor(model))
-
-
-def check_task(model: Any, task: str, classifier: bool, regressor: bool) -> None:
-    """A classifier for classification data, a regressor for regression data."""
-    name = type(model).__name__
-    if task == "classification" and not classifier:
-        raise ConfigError(f"model: {name} is not a classifier but data.task is classification")
-    if task == "regression" and not regressor:
-        raise ConfigError(f"model: {name} is not a regressor but data.task is regression")
+    from mergeml.config.schema import StepConfig
 
 
 def build_pipeline(

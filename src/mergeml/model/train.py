@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from mergeml.config.estimators import check_task
 from mergeml.errors import DataError
-from mergeml.model.build import build_pipeline, check_task
+from mergeml.model.build import build_pipeline
 from mergeml.model.threads import fixed_threads
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mergeml.cli_options import api_url_option
+from mergeml.cli.options import api_url_option
 
 if TYPE_CHECKING:
-    from mergeml.promotion import Outcome, Request
+    from mergeml.release.promotion import Outcome, Request
     from mergeml.scm import Git
 
 REMOTE_HELP = "Where to push (a configured remote)."
@@ -27,10 +27,10 @@ def _run(req: Request, dry_run: bool = False) -> Outcome:
     """Run a promotion request in the current repository (model name from its dvc.yaml)."""
     import dataclasses
 
-    from mergeml import promotion
     from mergeml.config.compose import load_yaml
     from mergeml.config.stage import artifact_name
-    from mergeml.policy import load_policy
+    from mergeml.release import promotion
+    from mergeml.release.policy import load_policy
     from mergeml.scm import Git, actor
 
     repo = Git()
@@ -77,7 +77,7 @@ def promote(stage: str, rev: str, bump: str, remote: str, dry_run: bool, message
     `[tool.mergeml.promotion]` in pyproject.toml on REMOTE's main. Promoting what is
     already there writes nothing and exits 0.
     """
-    from mergeml.promotion import Request
+    from mergeml.release.promotion import Request
 
     req = Request("", stage, rev=rev, bump=bump, remote=remote, message=message)
     outcome = _run(req, dry_run)
@@ -97,7 +97,7 @@ def rollback(stage: str, to: str | None, remote: str, dry_run: bool, message: st
     no tag is deleted or moved, so the history keeps every assignment. VERSION must have
     been in STAGE before. Gates are not re-checked: it passed them when it first entered.
     """
-    from mergeml.promotion import Request
+    from mergeml.release.promotion import Request
 
     req = Request("", stage, kind="rollback", to=to, remote=remote, message=message)
     outcome = _run(req, dry_run)
@@ -114,7 +114,7 @@ def release_tags(stage: str, remote: str) -> None:
     in GitHub's UI): registers the model if it is new and assigns STAGE. Idempotent; the
     only line on stdout is the tag name, for scripts.
     """
-    from mergeml.promotion import Request
+    from mergeml.release.promotion import Request
 
     outcome = _run(Request("", stage, kind="record", remote=remote))
     if outcome.tags:
@@ -133,8 +133,8 @@ def release_tags(stage: str, remote: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
 def card(rev: str, template: str, out: Path | None) -> None:
     """The model card of REV: version, data, params, metrics, gates, promotion history."""
-    from mergeml.card import render_card
     from mergeml.files import write_text_atomic
+    from mergeml.release.card import render_card
     from mergeml.scm import Git
 
     text = render_card(Git(), rev, template=template)
@@ -158,9 +158,9 @@ def card(rev: str, template: str, out: Path | None) -> None:
 @api_url_option
 def publish_release(repo: str, tag: str, notes_file: Path, name: str | None, api_url: str) -> None:
     """Create the GitHub release of TAG with the notes, or update it (token: GITHUB_TOKEN)."""
-    from mergeml import comment as gh
-    from mergeml import github_release
     from mergeml.errors import GitHubError
+    from mergeml.github import comment as gh
+    from mergeml.github import release as github_release
 
     gh.check_repo(repo)
     github_release.check_tag(tag)
@@ -209,7 +209,7 @@ def registry_cmd(as_json: bool, remote: str | None) -> None:
     """Every model version: commit, model md5, key metrics, current stages (from git tags)."""
     import json
 
-    from mergeml.registry import read_registry
+    from mergeml.release.registry import read_registry
 
     with _registry_repo(remote) as repo:
         data = read_registry(repo)
@@ -242,7 +242,7 @@ def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
     import json
     from datetime import UTC, datetime
 
-    from mergeml.registry import stage_history
+    from mergeml.release.registry import stage_history
 
     with _registry_repo(remote) as repo:
         items = stage_history(repo, stage)

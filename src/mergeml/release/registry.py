@@ -127,8 +127,8 @@ def parse_tags(tags: list[TagInfo]) -> dict[str, Artifact]:
 
 def enrich(repo: Git, artifacts: dict[str, Artifact], lock_out: str, metrics_file: str) -> None:
     """Model md5 (from dvc.lock) and metrics of every version, read as blobs in-process."""
+    from mergeml.config.lockfile import md5_in_lock_text
     from mergeml.errors import ModelFileError
-    from mergeml.lockfile import md5_in_lock_text
 
     versions = [v for art in artifacts.values() for v in art.versions.values()]
     wanted = [(v.commit, path) for v in versions for path in ("dvc.lock", metrics_file)]

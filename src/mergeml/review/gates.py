@@ -13,7 +13,7 @@ from typing import Any
 
 from mergeml.config.schema import GatesConfig, Tolerance
 from mergeml.errors import MergemlError
-from mergeml.metric_catalog import CLASSIFICATION_METRICS, METRIC_DIRECTION, REGRESSION_METRICS
+from mergeml.evaluation.catalog import CLASSIFICATION_METRICS, METRIC_DIRECTION, REGRESSION_METRICS
 
 
 class MetricsFileError(MergemlError):

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mergeml import report
 from mergeml.config.compose import flatten
+from mergeml.config.lockfile import md5_in_lock_text
 from mergeml.errors import MergemlError, ModelFileError
-from mergeml.gates import check_gates
-from mergeml.lockfile import md5_in_lock_text
-from mergeml.registry import Artifact, Version, enrich, parse_tags, semver
-from mergeml.report import Side, esc, fmt, table
+from mergeml.project import DEFAULT_METRICS, DVC_YAML, LOCK_FILE, PARAMS_FILE, layout_from_text
+from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.review import report
+from mergeml.review.gates import check_gates
+from mergeml.review.report import Side, esc, fmt, table
 from mergeml.scm import Git
 
 __all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "CardError", "render_card"]
@@ -218,9 +219,9 @@ def _read(repo: Git, rev: str, template: str) -> tuple[Side, str | None]:
     sha = repo.resolve(rev)
     paths = (
         "dvc.yaml",
-        report.LOCK_FILE,
-        report.PARAMS_FILE,
-        report.DEFAULT_METRICS,
+        LOCK_FILE,
+        PARAMS_FILE,
+        DEFAULT_METRICS,
         report.DATA_FILE,
         template,
     )
@@ -243,8 +244,8 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
     """
     side, text = _read(repo, rev, template)
     sha = side.sha or ""
-    layout = report.read_layout(side.read("dvc.yaml"))
-    lock = side.read(report.LOCK_FILE)
+    layout = layout_from_text(side.read(DVC_YAML))
+    lock = side.read(LOCK_FILE)
     try:
         md5 = md5_in_lock_text(lock, MODEL_OUT) if lock else None
     except ModelFileError:  # an unparsable dvc.lock: shown as not recorded
@@ -252,13 +253,13 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
     art = parse_tags(repo.annotated_tags()).get(layout.model, Artifact(layout.model))
     enrich(repo, {art.name: art}, MODEL_OUT, layout.metrics)
     version = find_version(art, sha, md5)
-    params = report.flat_params(side.read(report.PARAMS_FILE))
+    params = report.flat_params(side.read(PARAMS_FILE))
     metrics = report.read_metrics(side, layout.metrics)
     values = {
         "model": esc(layout.model),
         "version": esc(version.version) if version else "unregistered",
         "commit": sha,
-        "model_md5": esc(md5) if md5 else f"not recorded in {report.LOCK_FILE}",
+        "model_md5": esc(md5) if md5 else f"not recorded in {LOCK_FILE}",
         "data": data_md(side, params),
         "params": params_md(params),
         "metrics": metrics_md(metrics, layout.metrics),

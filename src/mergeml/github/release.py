@@ -12,8 +12,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from mergeml.comment import GitHubClient, _show, check_repo, check_text
 from mergeml.errors import GitHubError
+from mergeml.github.comment import GitHubClient, _show, check_repo, check_text
 
 logger = logging.getLogger(__name__)
 

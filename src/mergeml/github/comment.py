@@ -21,11 +21,10 @@ from urllib.parse import urlsplit
 
 from mergeml import __version__
 from mergeml.errors import GitHubError, one_line
+from mergeml.review.report import MARKER, MAX_BODY  # the report marks and sizes the comment
 
 logger = logging.getLogger(__name__)
 
-MARKER = "<!-- mergeml-report -->"
-MAX_BODY = 65_536  # GitHub's limit on a comment body, in characters.
 MAX_PAGES = 50  # 5,000 comments at per_page=100; beyond that we refuse rather than duplicate.
 MAX_RESPONSE = 10 * 1024 * 1024  # bytes read from one API response.
 MAX_PR = 10**9

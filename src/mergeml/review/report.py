@@ -25,24 +25,23 @@ from typing import Any
 
 import yaml
 
-from mergeml.comment import MARKER, MAX_BODY  # the sticky comment's marker and limit
 from mergeml.config.compose import flatten
 from mergeml.config.schema import GatesConfig, parse_section
-from mergeml.config.stage import artifact_name, metrics_in
 from mergeml.errors import MergemlError
-from mergeml.gates import check_gates, parse_metrics
-from mergeml.metric_catalog import METRIC_DIRECTION
+from mergeml.evaluation.catalog import METRIC_DIRECTION
+from mergeml.project import DVC_YAML, LOCK_FILE, PARAMS_FILE, layout_from_text
+from mergeml.review.gates import check_gates, parse_metrics
 from mergeml.scm import Git
 
 __all__ = ["MARKER", "MAX_BODY", "build_report", "render_json", "render_markdown"]
 
+# The first line of every report: the sticky pull-request comment is found by it.
+MARKER = "<!-- mergeml-report -->"
+MAX_BODY = 65_536  # GitHub's limit on a comment body, in characters: the report fits in it.
 MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
 MAX_CELL = 200  # characters of one user-controlled value shown in the Markdown.
 MAX_CLASSES = 20
 GRID = tuple(i / 20 for i in range(21))
-PARAMS_FILE = "params.yaml"
-LOCK_FILE = "dvc.lock"
-DEFAULT_METRICS = "reports/metrics.json"
 DATA_FILE = "reports/data.json"
 ROC_FILE = "reports/plots/roc.json"
 PR_FILE = "reports/plots/precision_recall.json"
@@ -153,37 +152,6 @@ def _finite(value: object) -> float | None:
 
 
 # --- project layout from dvc.yaml ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Layout:
-    model: str
-    metrics: str
-    params_files: tuple[str, ...]
-
-
-def _params_files(doc: Mapping[str, Any]) -> tuple[str, ...]:
-    """params.yaml plus every file named by a stage's ``params: [{file: [keys]}]`` entry."""
-    files = [PARAMS_FILE]
-    stages = doc.get("stages")
-    for stage in stages.values() if isinstance(stages, Mapping) else []:
-        entries = stage.get("params") if isinstance(stage, Mapping) else None
-        for entry in entries if isinstance(entries, list) else []:
-            for name in entry if isinstance(entry, Mapping) else []:
-                if str(name) not in files:
-                    files.append(str(name))
-    return tuple(files)
-
-
-def read_layout(text: str | None) -> Layout:
-    """Model name, first metrics file and params files declared by a dvc.yaml text."""
-    doc = _yaml(text)
-    if text is None or not isinstance(doc, Mapping):
-        return Layout("model", DEFAULT_METRICS, (PARAMS_FILE,))
-    metrics = metrics_in(doc)
-    return Layout(
-        artifact_name(doc), metrics[0] if metrics else DEFAULT_METRICS, _params_files(doc)
-    )
 
 
 # --- parameters ---------------------------------------------------------------------------------
@@ -531,7 +499,7 @@ def build_report(
     """
     before = git_side(repo, base)
     after = workspace_side(root) if head is None else git_side(repo, head)
-    layout = read_layout(after.read("dvc.yaml") or before.read("dvc.yaml"))
+    layout = layout_from_text(after.read(DVC_YAML) or before.read(DVC_YAML))
     raw = (read_metrics(before, layout.metrics), read_metrics(after, layout.metrics))
     metrics = metrics_section(layout.metrics, before, after, raw)
     gates = gates_section(after, before, raw)

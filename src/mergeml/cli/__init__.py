@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from mergeml import __version__
-from mergeml.cli_options import api_url_option
+from mergeml.cli.options import api_url_option
+from mergeml.cli.release import RELEASE_COMMANDS
 from mergeml.errors import ConfigError, MergemlError, UsageError, run_with_boundary
-from mergeml.release_cli import RELEASE_COMMANDS
 
 PARAMS_DIR = Path("params")
 PARAMS_FILE = Path("params.yaml")
@@ -100,8 +100,8 @@ def exp_run(
     anything runs. Without --queue, experiments run one after the other in temporary
     directories; the workspace is not changed. See them with `dvc exp show`.
     """
-    from mergeml import experiments
     from mergeml.data.preflight import preflight
+    from mergeml.pipeline import experiments
     from mergeml.scm import tracked_by_git
 
     planned = experiments.plan(_project_dir(), overrides)
@@ -136,7 +136,7 @@ def repro(numerics: str | None, dvc_args: tuple[str, ...]) -> None:
     import os
     import subprocess
 
-    from mergeml.numerics import Mode, build_env, configured_mode
+    from mergeml.pipeline.numerics import Mode, build_env, configured_mode
 
     mode: Mode = "pinned" if numerics == "pinned" else "native"
     if numerics is None:
@@ -168,7 +168,7 @@ def gate(base_ref: str | None, against: str | None, as_json: bool) -> None:
     from mergeml.config.compose import load_yaml
     from mergeml.config.schema import GatesConfig, parse_section
     from mergeml.config.stage import declared_metrics
-    from mergeml.gates import check_gates, format_table, parse_metrics
+    from mergeml.review.gates import check_gates, format_table, parse_metrics
 
     if base_ref and against:
         raise UsageError("give --base or --against, not both")
@@ -236,11 +236,11 @@ def verify_built(paths: tuple[str, ...], as_json: bool, out: Path | None, strict
     """
     import json
 
-    from mergeml import verify
     from mergeml.config.compose import load_yaml
+    from mergeml.config.lockfile import model_out_path
     from mergeml.config.schema import VerifyTolerance, parse_section
     from mergeml.files import write_text_atomic
-    from mergeml.lockfile import model_out_path
+    from mergeml.review import verify
     from mergeml.scm import Git
 
     repo = Git()
@@ -312,19 +312,19 @@ def report(
     Works on any DVC project: the params and metrics files are the ones dvc.yaml
     declares. A ref whose metrics are not in git is reported as such; exit 0.
     """
-    from mergeml import report as rep
     from mergeml.files import write_text_atomic
+    from mergeml.review import report as rep
     from mergeml.scm import Git
 
     if bundle is not None and not (pr and head_sha):
         raise UsageError("--bundle needs --pr and --head-sha")
     if bundle is not None:
-        from mergeml.comment import check_number
+        from mergeml.github.comment import check_number
 
         check_number(pr)  # refuse before any work
     build = None
     if build_file is not None:
-        from mergeml.verify import missing_verdict, read_verdict
+        from mergeml.review.verify import missing_verdict, read_verdict
 
         build = (
             read_verdict(build_file.read_text(encoding="utf-8"), str(build_file))
@@ -341,7 +341,7 @@ def report(
     else:
         click.echo(text, nl=False)
     if bundle is not None:
-        from mergeml.comment import check_number, write_bundle
+        from mergeml.github.comment import check_number, write_bundle
 
         markdown = text if fmt == "md" else rep.render_markdown(built)
         number = check_number(pr)
@@ -375,8 +375,8 @@ def comment(
     be digits and that PR's head must be the triggering commit. Everything is checked
     before any request; the token comes from GITHUB_TOKEN; the body is data, never run.
     """
-    from mergeml import comment as gh
     from mergeml.errors import GitHubError
+    from mergeml.github import comment as gh
 
     gh.check_repo(repo)
     if bundle is not None:
@@ -429,7 +429,7 @@ def model_check(path: Path, lock: Path, out_path: str | None, no_lock: bool) -> 
     dvc.yaml, whatever PATH is called); a missing lock or entry is an error unless
     --no-lock is given.
     """
-    from mergeml.lockfile import expected_model_md5
+    from mergeml.config.lockfile import expected_model_md5
     from mergeml.model.io import load_model
 
     if no_lock and out_path:

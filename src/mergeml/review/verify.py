@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mergeml.config.schema import VerifyTolerance
-from mergeml.verify_content import (
+from mergeml.review.verify_content import (
     Difference,
     compare_csv,
     compare_json,
@@ -143,7 +143,7 @@ def verify_built(
 
 
 def _lock(text: str | None) -> dict[str, Any]:
-    from mergeml.lockfile import parse_lock_text
+    from mergeml.config.lockfile import parse_lock_text
 
     return parse_lock_text(text, LOCK_FILE) if text is not None else {}
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mergeml.config.lockfile import md5_in_lock_text
 from mergeml.config.schema import GatesConfig, parse_section
 from mergeml.errors import MergemlError
-from mergeml.gates import check_gates, parse_metrics
-from mergeml.lockfile import md5_in_lock_text
-from mergeml.policy import Policy
-from mergeml.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.release.policy import Policy
+from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.review.gates import check_gates, parse_metrics
 from mergeml.scm import Git, PushRejected
 
 log = logging.getLogger(__name__)

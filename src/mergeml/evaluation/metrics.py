@@ -23,8 +23,8 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import label_binarize
 
 from mergeml.errors import MergemlError, one_line
+from mergeml.evaluation.catalog import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mergeml.files import dumps_json, write_text_atomic
-from mergeml.metric_catalog import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The API: one function per command (the CLI prints what they return)."""

@@ -1,0 +1,74 @@
+"""The one place that knows a repository's layout, read from its dvc.yaml.
+
+Every other module asks here for the model artifact (name and path), the metrics file and
+the params files, whether it reads the workspace or a git ref, so that a project whose
+metrics or model live elsewhere is read, gated and promoted on its own files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mergeml.config.stage import artifact_name, artifact_path, metrics_in
+
+DVC_YAML = "dvc.yaml"
+LOCK_FILE = "dvc.lock"
+PARAMS_FILE = "params.yaml"
+# What a dvc.yaml that declares no artifact or metrics file is taken to mean.
+DEFAULT_MODEL_NAME = "model"
+DEFAULT_MODEL_PATH = "models/model.skops"
+DEFAULT_METRICS = "reports/metrics.json"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a project keeps its model, metrics and parameters."""
+
+    model: str  # the artifact's name, as GTO tags use it
+    model_path: str  # the artifact's output path, as dvc.lock records it
+    metrics: str  # the first metrics file
+    params_files: tuple[str, ...]
+
+
+DEFAULT_LAYOUT = Layout(DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, DEFAULT_METRICS, (PARAMS_FILE,))
+
+
+def _params_files(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """params.yaml plus every file named by a stage's ``params: [{file: [keys]}]`` entry."""
+    files = [PARAMS_FILE]
+    stages = doc.get("stages")
+    for stage in stages.values() if isinstance(stages, Mapping) else []:
+        entries = stage.get("params") if isinstance(stage, Mapping) else None
+        for entry in entries if isinstance(entries, list) else []:
+            for name in entry if isinstance(entry, Mapping) else []:
+                if str(name) not in files:
+                    files.append(str(name))
+    return tuple(files)
+
+
+def layout_from_text(text: str | None) -> Layout:
+    """The layout a dvc.yaml text declares (the defaults where it is absent or silent)."""
+    try:
+        doc = yaml.safe_load(text) if text is not None else None
+    except yaml.YAMLError:
+        doc = None
+    if not isinstance(doc, Mapping):
+        return DEFAULT_LAYOUT
+    metrics = metrics_in(doc)
+    return Layout(
+        model=artifact_name(doc, DEFAULT_MODEL_NAME),
+        model_path=artifact_path(doc) or DEFAULT_MODEL_PATH,
+        metrics=metrics[0] if metrics else DEFAULT_METRICS,
+        params_files=_params_files(doc),
+    )
+
+
+def workspace_layout(root: Path = Path()) -> Layout:
+    """The layout of the dvc.yaml in ``root``."""
+    path = root / DVC_YAML
+    return layout_from_text(path.read_text(encoding="utf-8") if path.is_file() else None)
