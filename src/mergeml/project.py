@@ -7,14 +7,15 @@ metrics or model live elsewhere is read, gated and promoted on its own files.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from mergeml.config.stage import artifact_name, artifact_path, metrics_in
+from mergeml.scm import Git
 
 DVC_YAML = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
@@ -23,6 +24,7 @@ PARAMS_FILE = "params.yaml"
 DEFAULT_MODEL_NAME = "model"
 DEFAULT_MODEL_PATH = "models/model.skops"
 DEFAULT_METRICS = "reports/metrics.json"
+MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,61 @@ def workspace_layout(root: Path = Path()) -> Layout:
     """The layout of the dvc.yaml in ``root``."""
     path = root / DVC_YAML
     return layout_from_text(path.read_text(encoding="utf-8") if path.is_file() else None)
+
+
+# --- reading one side: a commit or the workspace --------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: a commit, or the workspace (``sha`` None)."""
+
+    ref: str
+    sha: str | None
+    read: Callable[[str], str | None]
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7] if self.sha else "workspace"
+
+    def describe(self) -> dict[str, Any]:
+        return {"ref": self.ref, "sha": self.sha, "short": self.short}
+
+
+def safe_path(path: object) -> str | None:
+    """A relative POSIX path inside the project, or None (absolute paths and `..` refused)."""
+    parts = PurePosixPath(str(path).replace("\\", "/"))
+    if parts.is_absolute() or ".." in parts.parts or not parts.parts:
+        return None
+    return parts.as_posix()
+
+
+def git_side(repo: Git, ref: str) -> Side:
+    """The files of commit ``ref``; ScmError when the ref does not resolve."""
+    sha = repo.resolve(ref)
+
+    def read(path: str) -> str | None:
+        safe = safe_path(path)
+        text = None if safe is None else repo.read_text(sha, safe)
+        return text if text is not None and len(text) <= MAX_INPUT else None
+
+    return Side(ref, sha, read)
+
+
+def workspace_side(root: Path) -> Side:
+    """The files under ``root`` (symlinks leading outside it are not followed)."""
+    top = root.resolve()
+
+    def read(path: str) -> str | None:
+        safe = safe_path(path)
+        if safe is None:
+            return None
+        target = (top / safe).resolve()
+        try:
+            if not target.is_relative_to(top) or target.stat().st_size > MAX_INPUT:
+                return None
+            return target.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    return Side("workspace", None, read)

@@ -18,11 +18,19 @@ from typing import Any
 from mergeml.config.compose import flatten
 from mergeml.config.lockfile import md5_in_lock_text
 from mergeml.errors import MergemlError, ModelFileError
-from mergeml.project import DEFAULT_METRICS, DVC_YAML, LOCK_FILE, PARAMS_FILE, layout_from_text
+from mergeml.markdown import esc, fmt, table
+from mergeml.project import (
+    DEFAULT_METRICS,
+    DVC_YAML,
+    LOCK_FILE,
+    MAX_INPUT,
+    PARAMS_FILE,
+    Side,
+    layout_from_text,
+)
 from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
 from mergeml.review import report
 from mergeml.review.gates import check_gates
-from mergeml.review.report import Side, esc, fmt, table
 from mergeml.scm import Git
 
 __all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "CardError", "render_card"]
@@ -232,7 +240,7 @@ def _read(repo: Git, rev: str, template: str) -> tuple[Side, str | None]:
         if path not in paths:
             return other.read(path)
         text = blobs.get((sha, path))
-        return text if text is not None and len(text) <= report.MAX_INPUT else None
+        return text if text is not None and len(text) <= MAX_INPUT else None
 
     return Side(rev, sha, read), read(template)
 

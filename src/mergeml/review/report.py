@@ -12,14 +12,12 @@ Only an unknown git ref raises (`ScmError`, from the git adapter).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from collections.abc import Mapping
+from pathlib import Path
 from statistics import fmean
 from typing import Any
 
@@ -29,7 +27,17 @@ from mergeml.config.compose import flatten
 from mergeml.config.schema import GatesConfig, parse_section
 from mergeml.errors import MergemlError
 from mergeml.evaluation.catalog import METRIC_DIRECTION
-from mergeml.project import DVC_YAML, LOCK_FILE, PARAMS_FILE, layout_from_text
+from mergeml.markdown import MAX_CELL, esc, fit_rows, fmt, jsonable, number, table
+from mergeml.project import (
+    DVC_YAML,
+    LOCK_FILE,
+    PARAMS_FILE,
+    Side,
+    git_side,
+    layout_from_text,
+    safe_path,
+    workspace_side,
+)
 from mergeml.review.gates import check_gates, parse_metrics
 from mergeml.scm import Git
 
@@ -38,8 +46,6 @@ __all__ = ["MARKER", "MAX_BODY", "build_report", "render_json", "render_markdown
 # The first line of every report: the sticky pull-request comment is found by it.
 MARKER = "<!-- mergeml-report -->"
 MAX_BODY = 65_536  # GitHub's limit on a comment body, in characters: the report fits in it.
-MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
-MAX_CELL = 200  # characters of one user-controlled value shown in the Markdown.
 MAX_CLASSES = 20
 GRID = tuple(i / 20 for i in range(21))
 DATA_FILE = "reports/data.json"
@@ -66,61 +72,6 @@ MARKS = {
 # --- reading one side ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Side:
-    """One side of the comparison: a commit, or the workspace (``sha`` None)."""
-
-    ref: str
-    sha: str | None
-    read: Callable[[str], str | None]
-
-    @property
-    def short(self) -> str:
-        return self.sha[:7] if self.sha else "workspace"
-
-    def describe(self) -> dict[str, Any]:
-        return {"ref": self.ref, "sha": self.sha, "short": self.short}
-
-
-def _safe_path(path: object) -> str | None:
-    """A relative POSIX path inside the project, or None (absolute paths and `..` refused)."""
-    parts = PurePosixPath(str(path).replace("\\", "/"))
-    if parts.is_absolute() or ".." in parts.parts or not parts.parts:
-        return None
-    return parts.as_posix()
-
-
-def git_side(repo: Git, ref: str) -> Side:
-    """The files of commit ``ref``; ScmError when the ref does not resolve."""
-    sha = repo.resolve(ref)
-
-    def read(path: str) -> str | None:
-        safe = _safe_path(path)
-        text = None if safe is None else repo.read_text(sha, safe)
-        return text if text is not None and len(text) <= MAX_INPUT else None
-
-    return Side(ref, sha, read)
-
-
-def workspace_side(root: Path) -> Side:
-    """The files under ``root`` (symlinks leading outside it are not followed)."""
-    top = root.resolve()
-
-    def read(path: str) -> str | None:
-        safe = _safe_path(path)
-        if safe is None:
-            return None
-        target = (top / safe).resolve()
-        try:
-            if not target.is_relative_to(top) or target.stat().st_size > MAX_INPUT:
-                return None
-            return target.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
-
-    return Side("workspace", None, read)
-
-
 def _yaml(text: str | None) -> Any:
     if text is None:
         return None
@@ -139,16 +90,9 @@ def _json(text: str | None) -> Any:
         return None
 
 
-def _number(value: object) -> float | None:
-    """``value`` as a float when it is a JSON number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _finite(value: object) -> float | None:
-    number = _number(value)
-    return number if number is not None and math.isfinite(number) else None
+    found = number(value)
+    return found if found is not None and math.isfinite(found) else None
 
 
 # --- project layout from dvc.yaml ---------------------------------------------------------------
@@ -208,7 +152,7 @@ def read_metrics(side: Side, path: str) -> dict[str, Any] | None:
 
 def numeric_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
     """Top-level numeric metrics (nested objects such as ``support`` are left out)."""
-    found = {str(k): _number(v) for k, v in (metrics or {}).items()}
+    found = {str(k): number(v) for k, v in (metrics or {}).items()}
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -321,7 +265,7 @@ def source_file(doc: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(entry, Mapping):
         return None
     path, md5, size = entry.get("path"), entry.get("md5"), entry.get("size")
-    if not isinstance(path, str) or _safe_path(path) is None:
+    if not isinstance(path, str) or safe_path(path) is None:
         return None
     if not isinstance(md5, str) or len(md5) != 32 or set(md5) - HEX:
         return None
@@ -525,78 +469,16 @@ def build_report(
 # --- JSON ---------------------------------------------------------------------------------------
 
 
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON types only: non-finite floats become "nan"/"inf"/"-inf", others text."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else str(obj)
-    if obj is None or isinstance(obj, str | int):
-        return obj
-    return str(obj)
-
-
 def render_json(report: Mapping[str, Any]) -> str:
     """The report as strict JSON (no NaN/Infinity literals), with a final newline."""
-    return json.dumps(_jsonable(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return json.dumps(jsonable(report), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
 # --- Markdown -----------------------------------------------------------------------------------
 
-_INERT = str.maketrans(
-    {
-        "|": "&#124;",
-        "`": "&#96;",
-        "@": "&#64;",  # no @mentions
-        "[": "&#91;",
-        "]": "&#93;",
-        "\\": "&#92;",
-        "\n": " ",
-        "\r": " ",
-    }
-)
-
-
-def esc(value: object, limit: int = MAX_CELL) -> str:
-    """``value`` as inert Markdown text: HTML-escaped, no pipes, backticks, links or mentions."""
-    text = value if isinstance(value, str) else _show(value)
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return html.escape(text, quote=True).translate(_INERT)
-
-
-def _show(value: object) -> str:
-    """A parameter value as YAML would spell it (numbers, true/false, null, JSON for lists)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str):
-        return str(value)
-    return json.dumps(_jsonable(value), sort_keys=True)
-
-
-def fmt(value: object) -> str:
-    """A metric value: 6 significant digits; NaN and infinities spelled out; absent as —."""
-    number = _number(value)
-    if number is None:
-        return "—" if value is None else esc(value)
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "inf" if number > 0 else "-inf"
-    return f"{number:.6g}"
-
 
 def _signed(value: float | None, pattern: str) -> str:
     return "—" if value is None else format(value, pattern)
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def _md_header(report: Mapping[str, Any]) -> list[str]:
@@ -831,16 +713,6 @@ def _assemble(report: Mapping[str, Any], param_rows: list[str], shown: int, curv
     return "\n".join(lines) + "\n"
 
 
-def _fit_rows(rows: list[str], budget: int) -> int:
-    """How many of ``rows`` (one line each) fit in ``budget`` characters."""
-    used = 0
-    for count, row in enumerate(rows):
-        used += len(row) + 1
-        if used > budget:
-            return count
-    return len(rows)
-
-
 def render_markdown(report: Mapping[str, Any], limit: int = MAX_BODY) -> str:
     """The PR comment body, always shorter than ``limit`` characters.
 
@@ -855,7 +727,7 @@ def render_markdown(report: Mapping[str, Any], limit: int = MAX_BODY) -> str:
     if len(text) < limit:
         return text
     fixed = len(_assemble(report, rows, 0, curves=False))
-    text = _assemble(report, rows, _fit_rows(rows, limit - fixed - 200), curves=False)
+    text = _assemble(report, rows, fit_rows(rows, limit - fixed - 200), curves=False)
     if len(text) < limit:
         return text
     note = "\n\n_… report truncated to stay under the comment size limit._\n"
