@@ -43,6 +43,34 @@ class GitHubError(MergemlError):
     """A GitHub API request was refused, failed, or its inputs are unsafe."""
 
 
+class EvaluationError(MergemlError):
+    """Predictions or labels cannot be scored (shapes, classes, non-finite values)."""
+
+
+class MetricsFileError(MergemlError):
+    """A metrics file is missing, truncated or not a JSON object."""
+
+
+class ScmError(MergemlError):
+    """A git repository, ref or object is missing or unreadable."""
+
+
+class PushRejected(ScmError):
+    """The remote refused an atomic push; none of its refs were updated."""
+
+
+class PromotionError(MergemlError):
+    """A promotion was refused; nothing was written."""
+
+
+class CardError(MergemlError):
+    """The model card template cannot be filled (unknown placeholder, stray `$`)."""
+
+
+class VerifyError(MergemlError):
+    """A rebuild is not what was committed, or its verdict cannot be read."""
+
+
 def one_line(message: str) -> str:
     """Collapse a message to a single line for stderr."""
     return " ".join(str(message).split())

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergeml.errors import MergemlError
+from mergeml.errors import PushRejected, ScmError
 
 _FIELDS = (
     "%(refname:strip=2)",
@@ -30,10 +30,6 @@ class TagInfo:
     email: str
     timestamp: int
     message: str
-
-
-class ScmError(MergemlError):
-    """A git repository, ref or object is missing or unreadable."""
 
 
 class Git:
@@ -281,10 +277,6 @@ def tracked_by_git(path: Path) -> bool:
     except ScmError:
         return False
     return repo.is_tracked(path)
-
-
-class PushRejected(ScmError):
-    """The remote refused an atomic push; none of its refs were updated."""
 
 
 def _push_reason(exc: Exception) -> str:

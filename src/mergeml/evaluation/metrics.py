@@ -3,7 +3,7 @@
 Arrays go in; plain Python dicts and lists come out, so every result can be
 written with :func:`dumps_json` and reviewed as a diff. A metric that cannot be
 computed (for example ROC AUC on a test set with one class) raises a
-:class:`~mergeml.errors.MergemlError` naming the metric instead of warning.
+:class:`~mergeml.errors.EvaluationError` naming the metric instead of warning.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import label_binarize
 
-from mergeml.errors import MergemlError, one_line
+from mergeml.errors import EvaluationError, one_line
 from mergeml.evaluation.catalog import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mergeml.files import dumps_json, write_text_atomic
 
@@ -51,7 +51,9 @@ def _check_names(names: Sequence[str], valid: tuple[str, ...], kind: str) -> lis
         names = [names]
     for name in names:
         if name not in valid:
-            raise MergemlError(f"unknown {kind} metric {name!r}; valid metrics: {', '.join(valid)}")
+            raise EvaluationError(
+                f"unknown {kind} metric {name!r}; valid metrics: {', '.join(valid)}"
+            )
     return list(names)
 
 
@@ -59,9 +61,9 @@ def _as_1d(values: ArrayLike, what: str) -> np.ndarray:
     """Return ``values`` as a non-empty 1-D array."""
     array = np.asarray(values)
     if array.ndim != 1:
-        raise MergemlError(f"{what} must be 1-D, got shape {array.shape}")
+        raise EvaluationError(f"{what} must be 1-D, got shape {array.shape}")
     if array.size == 0:
-        raise MergemlError(f"{what} is empty: there are no test rows to evaluate")
+        raise EvaluationError(f"{what} is empty: there are no test rows to evaluate")
     return array
 
 
@@ -70,26 +72,26 @@ def _as_finite_floats(values: ArrayLike, what: str, *, ndim: int = 1) -> np.ndar
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise MergemlError(f"{what} must be numeric: {one_line(str(exc))}") from exc
+        raise EvaluationError(f"{what} must be numeric: {one_line(str(exc))}") from exc
     if array.ndim != ndim:
-        raise MergemlError(f"{what} must be {ndim}-D, got shape {array.shape}")
+        raise EvaluationError(f"{what} must be {ndim}-D, got shape {array.shape}")
     if array.size == 0:
-        raise MergemlError(f"{what} is empty: there are no test rows to evaluate")
+        raise EvaluationError(f"{what} is empty: there are no test rows to evaluate")
     if not np.isfinite(array).all():
-        raise MergemlError(f"{what} contains NaN or infinity")
+        raise EvaluationError(f"{what} contains NaN or infinity")
     return array
 
 
 def _check_finite_labels(labels: np.ndarray, what: str) -> None:
     """Fail if numeric class labels contain NaN or infinity."""
     if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
-        raise MergemlError(f"{what} contains NaN or infinity")
+        raise EvaluationError(f"{what} contains NaN or infinity")
 
 
 def _check_same_length(first: np.ndarray, second: np.ndarray, names: str) -> None:
     """Fail unless both arrays describe the same number of test rows."""
     if len(first) != len(second):
-        raise MergemlError(f"{names} have different lengths: {len(first)} and {len(second)}")
+        raise EvaluationError(f"{names} have different lengths: {len(first)} and {len(second)}")
 
 
 def _class_list(truth: np.ndarray, pred: np.ndarray, labels: Sequence[Any] | None) -> list[Any]:
@@ -100,29 +102,29 @@ def _class_list(truth: np.ndarray, pred: np.ndarray, labels: Sequence[Any] | Non
     for what, values in (("y_true", truth), ("y_pred", pred)):
         unknown = np.unique(values[~np.isin(values, classes)]).tolist()
         if unknown:
-            raise MergemlError(f"{what} contains labels {unknown} not in labels {classes}")
+            raise EvaluationError(f"{what} contains labels {unknown} not in labels {classes}")
     return classes
 
 
 def _max_points_ok(max_points: int) -> None:
     """Fail unless ``max_points`` can keep both endpoints of a curve."""
     if max_points < 2:
-        raise MergemlError(f"max_points must be at least 2, got {max_points}")
+        raise EvaluationError(f"max_points must be at least 2, got {max_points}")
 
 
 # --- metrics ----------------------------------------------------------------------------------
 
 
 def _compute(name: str, compute: Callable[[], Any]) -> float:
-    """Run one metric; turn scikit-learn errors and undefined results into MergemlError."""
+    """Run one metric; turn scikit-learn errors and undefined results into EvaluationError."""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("error", UndefinedMetricWarning)
             value = float(compute())
     except (ValueError, UndefinedMetricWarning) as exc:
-        raise MergemlError(f"metric {name} cannot be computed: {one_line(str(exc))}") from exc
+        raise EvaluationError(f"metric {name} cannot be computed: {one_line(str(exc))}") from exc
     if not math.isfinite(value):
-        raise MergemlError(f"metric {name} is not finite ({value}) on this test set")
+        raise EvaluationError(f"metric {name} is not finite ({value}) on this test set")
     return value
 
 
@@ -134,11 +136,11 @@ def _undefined_without_all_classes(
     if multiclass:
         missing = [label for label in classes if label not in present]
         if missing:
-            raise MergemlError(
+            raise EvaluationError(
                 f"metric {name} is undefined: classes {missing} do not occur in y_true"
             )
     elif len(present) < 2 or positive_label not in present:
-        raise MergemlError(
+        raise EvaluationError(
             f"metric {name} is undefined: y_true contains only {present}; it needs "
             f"positive ({positive_label!r}) and negative rows"
         )
@@ -149,26 +151,28 @@ def _score_array(
 ) -> np.ndarray:
     """Return positive-class scores (binary, 1-D) or the probability matrix (multiclass, 2-D)."""
     if y_score is None:
-        raise MergemlError(f"y_score is required for metrics {', '.join(sorted(_SCORE_METRICS))}")
+        raise EvaluationError(
+            f"y_score is required for metrics {', '.join(sorted(_SCORE_METRICS))}"
+        )
     scores = _as_finite_floats(y_score, "y_score", ndim=2 if np.ndim(y_score) == 2 else 1)
     if len(scores) != n_rows:
-        raise MergemlError(f"y_score has {len(scores)} rows but y_true has {n_rows}")
+        raise EvaluationError(f"y_score has {len(scores)} rows but y_true has {n_rows}")
     if scores.ndim == 1:
         if len(classes) > 2:
-            raise MergemlError(
+            raise EvaluationError(
                 f"y_score is 1-D but there are {len(classes)} classes; "
                 "pass the full probability matrix"
             )
         return scores
     if scores.shape[1] != len(classes):
-        raise MergemlError(
+        raise EvaluationError(
             f"y_score has {scores.shape[1]} columns but there are {len(classes)} classes "
             f"{classes}; pass labels in the column order (model.classes_)"
         )
     if len(classes) > 2:
         return scores
     if positive_label not in classes:
-        raise MergemlError(f"positive_label {positive_label!r} is not one of {classes}")
+        raise EvaluationError(f"positive_label {positive_label!r} is not one of {classes}")
     return scores[:, classes.index(positive_label)]
 
 
@@ -199,7 +203,7 @@ def classification_metrics(
     classes = _class_list(truth, pred, labels)
     multiclass = len(classes) > 2
     if not multiclass and len(classes) == 2 and positive_label not in classes:
-        raise MergemlError(f"positive_label {positive_label!r} is not one of {classes}")
+        raise EvaluationError(f"positive_label {positive_label!r} is not one of {classes}")
 
     scores = None
     if any(name in _SCORE_METRICS for name in wanted):
@@ -266,7 +270,9 @@ def regression_metrics(
     result: dict[str, Any] = {}
     for name in wanted:
         if name == "r2" and (len(truth) < 2 or np.ptp(truth) == 0):
-            raise MergemlError("metric r2 is undefined: y_true needs two or more distinct values")
+            raise EvaluationError(
+                "metric r2 is undefined: y_true needs two or more distinct values"
+            )
         result[name] = _compute(name, computations[name])
     result["support"] = {"test_rows": len(truth)}
     return result
@@ -295,7 +301,7 @@ def _binary_curve_inputs(
     _check_same_length(truth, scores, "y_true and y_score")
     binary = (truth == positive_label).astype(int)
     if binary.min() == binary.max():
-        raise MergemlError(
+        raise EvaluationError(
             f"{curve} curve is undefined: y_true needs both positive ({positive_label!r}) "
             "and negative rows"
         )
@@ -420,12 +426,12 @@ def evaluate_classifier(
     """
     classes = getattr(model, "classes_", None)
     if classes is None:
-        raise MergemlError(f"{type(model).__name__} has no classes_: is it a fitted classifier?")
+        raise EvaluationError(f"{type(model).__name__} has no classes_: is it a fitted classifier?")
     classes = np.asarray(classes).tolist()
     if len(classes) < 2:
-        raise MergemlError(f"classifier was fitted on a single class {classes}")
+        raise EvaluationError(f"classifier was fitted on a single class {classes}")
     if not hasattr(model, "predict_proba"):
-        raise MergemlError(
+        raise EvaluationError(
             f"{type(model).__name__} has no predict_proba: ROC and precision-recall plots "
             "need class probabilities"
         )
@@ -438,7 +444,7 @@ def evaluate_classifier(
     if len(classes) == 2:
         positive = classes[1] if positive_label is None else positive_label
         if positive not in classes:
-            raise MergemlError(f"positive_label {positive!r} is not one of {classes}")
+            raise EvaluationError(f"positive_label {positive!r} is not one of {classes}")
         curve_truth, curve_score = truth, proba[:, classes.index(positive)]
     else:
         positive = 1

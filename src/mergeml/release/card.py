@@ -17,7 +17,7 @@ from typing import Any
 
 from mergeml.config.compose import flatten
 from mergeml.config.lockfile import md5_in_lock_text
-from mergeml.errors import MergemlError, ModelFileError
+from mergeml.errors import CardError, MergemlError, ModelFileError
 from mergeml.markdown import esc, fmt, table
 from mergeml.project import (
     DEFAULT_METRICS,
@@ -81,10 +81,6 @@ $gates
 
 $history
 """
-
-
-class CardError(MergemlError):
-    """The model card template cannot be filled (unknown placeholder, stray `$`)."""
 
 
 # --- sections -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from mergeml.config.lockfile import md5_in_lock_text
 from mergeml.config.schema import GatesConfig, parse_section
-from mergeml.errors import MergemlError
+from mergeml.errors import PromotionError
 from mergeml.release.policy import Policy
 from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
 from mergeml.review.gates import check_gates, parse_metrics
@@ -34,10 +34,6 @@ DEFAULT_WHY = {
     "rollback": "roll back {stage} to {version}",
     "record": "merged into release/{stage}",
 }
-
-
-class PromotionError(MergemlError):
-    """A promotion was refused; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mergeml.config.schema import GatesConfig, Tolerance
-from mergeml.errors import MergemlError
+from mergeml.errors import MetricsFileError
 from mergeml.evaluation.catalog import CLASSIFICATION_METRICS, METRIC_DIRECTION, REGRESSION_METRICS
-
-
-class MetricsFileError(MergemlError):
-    """A metrics file is missing, truncated or not a JSON object."""
 
 
 @dataclass(frozen=True)

@@ -458,12 +458,12 @@ def read_verdict(text: str, where: str) -> dict[str, Any]:
     """A `verify-built --out` document, checked for shape (it ends up in a PR comment)."""
     import json
 
-    from mergeml.errors import MergemlError
+    from mergeml.errors import VerifyError
 
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MergemlError(f"{where} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+        raise VerifyError(f"{where} is not JSON: {exc.msg} at line {exc.lineno}") from exc
     findings = doc.get("findings") if isinstance(doc, dict) else None
     if (
         not isinstance(doc, dict)
@@ -475,7 +475,7 @@ def read_verdict(text: str, where: str) -> dict[str, Any]:
         )
         or not isinstance(doc.get("promoted", {}), dict)
     ):
-        raise MergemlError(f"{where} is not a `mergeml verify-built --out` verdict")
+        raise VerifyError(f"{where} is not a `mergeml verify-built --out` verdict")
     return {
         "outcome": doc["outcome"],
         "headline": HEADLINES[doc["outcome"]],
