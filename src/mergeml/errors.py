@@ -76,15 +76,18 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def run_with_boundary(main: Callable[[], object], *, traceback: bool = False) -> NoReturn:
+def run_with_boundary(
+    main: Callable[[], object], *, traceback: bool | Callable[[], bool] = False
+) -> NoReturn:
     """Run ``main``; turn a MergemlError into one stderr line and a non-zero exit.
 
-    This is the only place where mergeml errors become exit codes.
+    This is the only place where mergeml errors become exit codes. ``traceback`` (or what
+    it returns when the error happens, e.g. a parsed `--traceback` flag) re-raises instead.
     """
     try:
         main()
     except MergemlError as exc:
-        if traceback:
+        if traceback() if callable(traceback) else traceback:
             raise
         print(f"mergeml: error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -1,1 +1,0 @@
-"""The API: one function per command (the CLI prints what they return)."""

@@ -1,0 +1,5 @@
+"""The API: one function per `mergeml` command; the CLI parses, calls one, prints.
+
+`params` (compose, check, experiments, repro), `review` (gate, verify-built, report,
+comment), `model` (check) and `release` (promote, rollback, registry, history, card).
+"""
