@@ -11,17 +11,16 @@ from typing import Any
 import pytest
 import yaml
 
+from mergeml.markdown import fmt
 from mergeml.review.report import (
     MARKER,
     MAX_BODY,
-    binned_predictions,
+    Report,
     build_report,
-    fmt,
-    pr_on_grid,
     render_json,
     render_markdown,
-    roc_on_grid,
 )
+from mergeml.review.report.curves import binned_predictions, pr_on_grid, roc_on_grid
 from mergeml.scm import Git
 from tests.conftest import git
 from tests.projects import ROOT
@@ -159,7 +158,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def report(repo: Path, base: str, head: str | None) -> dict[str, Any]:
+def report(repo: Path, base: str, head: str | None) -> Report:
     return build_report(Git(repo), base, head, repo)
 
 

@@ -26,18 +26,21 @@ from mergeml.project import (
     MAX_INPUT,
     PARAMS_FILE,
     Side,
+    git_side,
     layout_from_text,
 )
 from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
-from mergeml.review import report
 from mergeml.review.gates import check_gates
+from mergeml.review.report.data import DATA_FILE, SPLITS, data_summary, prepare_outs
+from mergeml.review.report.markdown_data import balance
+from mergeml.review.report.model import DataSummary
+from mergeml.review.report.read import flat_params, gate_rules, numeric_metrics, read_metrics
 from mergeml.scm import Git
 
 __all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "CardError", "render_card"]
 
 log = logging.getLogger(__name__)
 
-MODEL_OUT = "models/model.skops"
 TEMPLATE_FILE = "docs/model_card.md"
 FACTS = ("model", "version", "commit", "model_md5")  # one-line values
 SECTIONS = ("data", "params", "metrics", "gates", "history")  # Markdown blocks
@@ -97,23 +100,30 @@ def _rows_or(header: list[str], rows: list[list[str]], empty: str) -> str:
 def data_md(side: Side, params: Mapping[str, Any]) -> str:
     """The data source (params.yaml `data`), source-file and prepared-data md5s, splits."""
     rows = [[esc(k), esc(v)] for k, v in params.items() if _in_section(k, "data")]
-    outs = report.prepare_outs(side)
+    outs = prepare_outs(side)
     rows += [[f"md5 of {esc(path)}", esc(md5)] for path, md5 in (outs or {}).items()]
-    summary = report.data_summary(side)
-    source = (summary or {}).get("source_file")
+    summary = data_summary(side)
+    source = summary.source_file if summary is not None else None
     if source:
-        rows.append([f"md5 of source file {esc(source['path'])}", esc(source["md5"])])
-    for split in ("train", "test"):
-        count = report.split_value(summary or {}, "rows", split)
-        if count is not None:
-            rows.append([f"{split} rows", esc(count)])
-        counts = report.split_value(summary or {}, "class_balance", split)
-        if counts is not None:
-            rows.append([f"{split} classes", report.balance(counts)])
+        rows.append([f"md5 of source file {esc(source.path)}", esc(source.md5)])
+    rows += _split_rows(summary) if summary is not None else []
     notes = [] if outs else ["_No `prepare` outputs recorded in dvc.lock._"]
-    notes += [] if summary is not None else [f"_{report.DATA_FILE} unavailable._"]
+    notes += [] if summary is not None else [f"_{DATA_FILE} unavailable._"]
     body = _rows_or(["data", "value"], rows, "_No data description in params.yaml._")
     return "\n\n".join([body, *notes])
+
+
+def _split_rows(summary: DataSummary) -> list[list[str]]:
+    """Rows and class balance of each split that reports/data.json records."""
+    rows = []
+    for split in SPLITS:
+        count = summary.rows_of(split)
+        if count is not None:
+            rows.append([f"{split} rows", esc(count)])
+        counts = summary.classes_of(split)
+        if counts is not None:
+            rows.append([f"{split} classes", balance(counts)])
+    return rows
 
 
 def _expand(key: str, value: Any) -> list[tuple[str, Any]]:
@@ -139,14 +149,14 @@ def metrics_md(metrics: Mapping[str, Any] | None, path: str) -> str:
     """Every top-level numeric metric, in the file's order."""
     if metrics is None:
         return f"_Metrics unavailable: {esc(path)} is absent or unreadable at this commit._"
-    rows = [[esc(name), fmt(value)] for name, value in report.numeric_metrics(metrics).items()]
+    rows = [[esc(name), fmt(value)] for name, value in numeric_metrics(metrics).items()]
     return _rows_or(["metric", "value"], rows, f"_No numeric metrics in {esc(path)}._")
 
 
 def gates_md(side: Side, metrics: dict[str, Any] | None) -> str:
     """Absolute gates checked on this commit's metrics; relative gates shown as skipped."""
     try:
-        rules = report.gate_rules(side)
+        rules = gate_rules(side)
     except MergemlError as exc:
         return f"Gate rules are invalid: {esc(str(exc))}"
     if not (rules.min or rules.max or rules.vs_base):
@@ -222,15 +232,15 @@ def _read(repo: Git, rev: str, template: str) -> tuple[Side, str | None]:
         raise CardError(f"invalid template path {template!r}")
     sha = repo.resolve(rev)
     paths = (
-        "dvc.yaml",
+        DVC_YAML,
         LOCK_FILE,
         PARAMS_FILE,
         DEFAULT_METRICS,
-        report.DATA_FILE,
+        DATA_FILE,
         template,
     )
     blobs = repo.read_many([(sha, path) for path in paths])
-    other = report.git_side(repo, sha)  # a metrics file declared elsewhere in dvc.yaml
+    other = git_side(repo, sha)  # a metrics file declared elsewhere in dvc.yaml
 
     def read(path: str) -> str | None:
         if path not in paths:
@@ -251,14 +261,14 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
     layout = layout_from_text(side.read(DVC_YAML))
     lock = side.read(LOCK_FILE)
     try:
-        md5 = md5_in_lock_text(lock, MODEL_OUT) if lock else None
+        md5 = md5_in_lock_text(lock, layout.model_path) if lock else None
     except ModelFileError:  # an unparsable dvc.lock: shown as not recorded
         md5 = None
     art = parse_tags(repo.annotated_tags()).get(layout.model, Artifact(layout.model))
-    enrich(repo, {art.name: art}, MODEL_OUT, layout.metrics)
+    enrich(repo, {art.name: art}, layout.model_path, layout.metrics)
     version = find_version(art, sha, md5)
-    params = report.flat_params(side.read(PARAMS_FILE))
-    metrics = report.read_metrics(side, layout.metrics)
+    params = flat_params(side.read(PARAMS_FILE))
+    metrics = read_metrics(side, layout.metrics)
     values = {
         "model": esc(layout.model),
         "version": esc(version.version) if version else "unregistered",

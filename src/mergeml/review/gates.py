@@ -52,18 +52,27 @@ def parse_metrics(text: str | None, where: str) -> dict[str, Any]:
     return data
 
 
-def _value(metrics: dict[str, Any] | None, name: str) -> tuple[float | None, str | None]:
-    """(value, problem): a usable finite number, or why it is not."""
+@dataclass(frozen=True)
+class _Reading:
+    """One metric as read: its value, and why it is unusable (None: usable)."""
+
+    value: float | None
+    problem: str | None = None
+    missing: bool = False  # the metrics have no such key
+
+
+def _value(metrics: dict[str, Any] | None, name: str) -> _Reading:
+    """A usable finite number, or why it is not."""
     if metrics is None:
-        return None, "no metrics"
+        return _Reading(None, "no metrics")
     if name not in metrics:
-        return None, f"'{name}' is missing"
+        return _Reading(None, f"'{name}' is missing", missing=True)
     value = metrics[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return None, f"'{name}' is not a number ({value!r})"
+        return _Reading(None, f"'{name}' is not a number ({value!r})")
     if not math.isfinite(value):
-        return float(value), f"'{name}' is {value}"
-    return float(value), None
+        return _Reading(float(value), f"'{name}' is {value}")
+    return _Reading(float(value))
 
 
 def _other_task(name: str, head: dict[str, Any]) -> bool:
@@ -111,7 +120,8 @@ def check_gates(
             if _other_task(name, head):
                 results.append(GateResult(rule, name, shown, None, None, "skip", "other task"))
                 continue
-            value, problem = _value(head, name)
+            reading = _value(head, name)
+            value, problem = reading.value, reading.problem
             if problem or value is None:
                 results.append(GateResult(rule, name, shown, value, None, "fail", problem or ""))
                 continue
@@ -130,13 +140,15 @@ def _vs_base(
     shown = f"{direction} is better, {_describe(tol)}"
     if _other_task(name, head):
         return GateResult("vs_base", name, shown, None, None, "skip", "other task")
-    value, problem = _value(head, name)
+    reading = _value(head, name)
+    value, problem = reading.value, reading.problem
     if problem or value is None:
         return GateResult("vs_base", name, shown, value, None, "fail", problem or "")
     if base is None:
         return GateResult("vs_base", name, shown, value, None, "skip", no_base)
-    before, base_problem = _value(base, name)
-    if before is None and base_problem and "missing" in base_problem:
+    base_reading = _value(base, name)
+    before, base_problem = base_reading.value, base_reading.problem
+    if base_reading.missing:
         return GateResult("vs_base", name, shown, value, None, "skip", f"base: {base_problem}")
     if base_problem or before is None:
         return GateResult("vs_base", name, shown, value, before, "fail", f"base: {base_problem}")
