@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mergeml.errors import ConfigError, MergemlError, UsageError
 
 if TYPE_CHECKING:
     from mergeml.review.gates import GateResult
+    from mergeml.review.report import Report
     from mergeml.review.verify import Verdict
 
 PARAMS_FILE = "params.yaml"  # as mergeml.project names it (imported lazily: startup time)
@@ -119,7 +120,7 @@ def require_verified(verdict: Verdict, *, strict: bool) -> None:
         raise MergemlError(f"--strict: not compared by content: {', '.join(unverified)}")
 
 
-def report(base_ref: str, head_ref: str | None, build_file: Path | None) -> Any:
+def report(base_ref: str, head_ref: str | None, build_file: Path | None) -> Report:
     """The report comparing ``base_ref`` with ``head_ref`` (None: the workspace)."""
     from mergeml.review import report as rep
     from mergeml.scm import Git

@@ -15,7 +15,7 @@ def model() -> None:
 
 
 @model.command("check")
-@click.argument("path", type=click.Path(path_type=Path), default=Path("models/model.skops"))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--lock",
     type=click.Path(path_type=Path),
@@ -31,12 +31,12 @@ def model() -> None:
     "beside --lock).",
 )
 @click.option("--no-lock", is_flag=True, help="Skip the md5 comparison (a file with no record).")
-def model_check(path: Path, lock: Path, out_path: str | None, no_lock: bool) -> None:
+def model_check(path: Path | None, lock: Path, out_path: str | None, no_lock: bool) -> None:
     """Verify a model file: skops format, trusted types, md5 against dvc.lock, versions.
 
-    The md5 is compared with the dvc.lock entry of the model artifact (found through
-    dvc.yaml, whatever PATH is called); a missing lock or entry is an error unless
-    --no-lock is given.
+    PATH defaults to the model artifact that dvc.yaml declares. The md5 is compared with
+    the dvc.lock entry of the model artifact (found through dvc.yaml, whatever PATH is
+    called); a missing lock or entry is an error unless --no-lock is given.
     """
     checked = api_model.check_model(path, lock, out_path, no_lock=no_lock)
     what = (
@@ -44,4 +44,4 @@ def model_check(path: Path, lock: Path, out_path: str | None, no_lock: bool) -> 
         if checked.compared_with
         else "md5 not compared"
     )
-    click.echo(f"{path}: OK ({type(checked.model).__name__}; {what})")
+    click.echo(f"{checked.path}: OK ({type(checked.model).__name__}; {what})")

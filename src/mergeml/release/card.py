@@ -42,7 +42,7 @@ __all__ = ["DEFAULT_TEMPLATE", "PLACEHOLDERS", "CardError", "render_card"]
 log = logging.getLogger(__name__)
 
 TEMPLATE_FILE = "docs/model_card.md"
-FACTS = ("model", "version", "commit", "model_md5")  # one-line values
+FACTS = ("model", "version", "commit", "model_path", "model_md5")  # one-line values
 SECTIONS = ("data", "params", "metrics", "gates", "history")  # Markdown blocks
 PLACEHOLDERS = FACTS + SECTIONS
 PARAM_SECTIONS = ("model", "preprocess", "split")
@@ -53,7 +53,7 @@ DEFAULT_TEMPLATE = """\
 
 - **Version:** $version
 - **Commit:** $commit
-- **Model md5 (models/model.skops):** $model_md5
+- **Model md5 ($model_path):** $model_md5
 
 ## Intended use
 
@@ -273,6 +273,7 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
         "model": esc(layout.model),
         "version": esc(version.version) if version else "unregistered",
         "commit": sha,
+        "model_path": esc(layout.model_path),
         "model_md5": esc(md5) if md5 else f"not recorded in {LOCK_FILE}",
         "data": data_md(side, params),
         "params": params_md(params),
