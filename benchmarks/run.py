@@ -50,17 +50,9 @@ SCALE_EDITS: Edits = {
 REPORT_COMMITS, REPORT_PARAM_EVERY, REPORT_REPS, REPORT_LIMIT_S = 1000, 50, 5, 2.0
 REGISTRY_VERSIONS, REGISTRY_REPS, REGISTRY_LIMIT_S = 1000, 5, 0.5
 REGISTRY_ARTIFACT, REGISTRY_STAGES = "tabular-model", ("staging", "production")
-REGISTRY_DVC_YAML = """\
-stages:
-  train:
-    cmd: python pipelines/train.py
-    outs:
-      - models/model.skops
-artifacts:
-  tabular-model:
-    path: models/model.skops
-    type: model
-"""
+# This repository's own dvc.yaml and dvc.lock (four stages, ~200 lines) are what every
+# registry version carries, each lock with its own model md5 (train's out, evaluate's dep).
+REGISTRY_MODEL_PATH = "models/model.skops"
 PROFILE_COLUMNS = (
     ("wall s", "seconds", ".2f"),
     ("import s", "import_seconds", ".2f"),
@@ -267,11 +259,34 @@ def registry_version(i: int) -> str:
     return f"v1.{i // 100}.{i % 100}"
 
 
+def registry_files(root: Path = ROOT) -> tuple[str, str, str, dict[str, Any]]:
+    """This repository's dvc.yaml and dvc.lock, the lock's model md5 and its metrics."""
+    import yaml
+
+    dvc_yaml, lock = ((root / name).read_text() for name in ("dvc.yaml", "dvc.lock"))
+    stages = yaml.load(lock, Loader=yaml.BaseLoader)["stages"]
+    (md5,) = {
+        out["md5"]
+        for stage in stages.values()
+        for out in stage.get("outs", [])
+        if out["path"] == REGISTRY_MODEL_PATH
+    }
+    metrics = json.loads((root / "reports/metrics.json").read_text())
+    return dvc_yaml, lock, md5, metrics
+
+
+def registry_md5(i: int) -> str:
+    """The model md5 that version ``i`` records in its dvc.lock."""
+    return f"{i:032x}"
+
+
 def registry_stream(versions: int) -> bytes:
     """A `git fast-import` stream: ``versions`` commits on main, each with its own dvc.lock
-    (md5 of models/model.skops) and reports/metrics.json (the first also adds dvc.yaml);
-    then per commit an annotated version tag `NAME@vX.Y.Z` and a stage tag `NAME#STAGE#N`
-    (stages alternate, N increasing), with tagger times strictly increasing."""
+    (this repository's, the model md5 replaced by version i's) and reports/metrics.json (the
+    first also adds this repository's dvc.yaml); then per commit an annotated version tag
+    `NAME@vX.Y.Z` and a stage tag `NAME#STAGE#N` (stages alternate, N increasing), with
+    tagger times strictly increasing."""
+    dvc_yaml, lock, model_md5, metrics = registry_files()
     out: list[bytes] = []
 
     def data(text: str) -> bytes:
@@ -279,16 +294,13 @@ def registry_stream(versions: int) -> bytes:
         return b"data %d\n%s\n" % (len(raw), raw)
 
     for i in range(1, versions + 1):
-        md5 = f"{i:032x}"
-        lock = (
-            "schema: '2.0'\nstages:\n  train:\n    cmd: python pipelines/train.py\n"
-            f"    outs:\n    - path: models/model.skops\n      hash: md5\n      md5: {md5}\n"
-            "      size: 1000\n"
-        )
-        metrics = json.dumps({"roc_auc": round(0.8 + i / 1e5, 6), "accuracy": 0.9}) + "\n"
-        files = {"dvc.lock": lock, "reports/metrics.json": metrics}
+        scores = {**metrics, "roc_auc": round(0.8 + i / 1e5, 6)}
+        files = {
+            "dvc.lock": lock.replace(model_md5, registry_md5(i)),
+            "reports/metrics.json": json.dumps(scores, indent=2) + "\n",
+        }
         if i == 1:
-            files = {"dvc.yaml": REGISTRY_DVC_YAML, **files}
+            files = {"dvc.yaml": dvc_yaml, **files}
         out.append(b"commit refs/heads/main\nmark :%d\n" % i)
         out.append(b"committer bench <bench@example.invalid> %d +0000\n" % (1_700_000_000 + 60 * i))
         out.append(data(f"train {i}"))
@@ -602,6 +614,11 @@ class Bench:
         versions = len(ours[REGISTRY_ARTIFACT]["versions"])
         if versions != REGISTRY_VERSIONS:
             raise RuntimeError(f"mergeml registry shows {versions} versions")
+        shown = {v["version"]: v["model_md5"] for v in ours[REGISTRY_ARTIFACT]["versions"]}
+        wanted = {registry_version(i): registry_md5(i) for i in range(1, versions + 1)}
+        if shown != wanted:
+            wrong = sorted(k for k in wanted if shown.get(k) != wanted[k])
+            raise RuntimeError(f"mergeml registry shows the wrong model md5 for {wrong[:5]}")
         ours_times, gto_times = [], []
         for rep in range(REGISTRY_REPS):
             progress(f"registry: mergeml registry / gto show ({rep + 1}/{REGISTRY_REPS})")

@@ -1,8 +1,10 @@
 """The one place that knows a repository's layout, read from its dvc.yaml.
 
-Every other module asks here for the model artifact (name and path), the metrics file and
-the params files, whether it reads the workspace or a git ref, so that a project whose
-metrics or model live elsewhere is read, gated and promoted on its own files.
+Every other module asks here for the model artifact (name and path), the metrics file, the
+params files and the gate rules, whether it reads the workspace or a git ref, so that a
+project whose metrics or model live elsewhere is read, gated and promoted on its own files.
+Reading dvc.yaml imports no pydantic (it is on the path of `mergeml registry`, whose whole
+run is budgeted at 0.5 s): only `gate_rules` loads the schema, when it is called.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mergeml.config.stage import artifact_name, artifact_path, metrics_in
+from mergeml.errors import ConfigError
 from mergeml.scm import Git
+
+if TYPE_CHECKING:
+    from mergeml.config.schema import GatesConfig
 
 DVC_YAML = "dvc.yaml"
 LOCK_FILE = "dvc.lock"
@@ -25,6 +30,7 @@ DEFAULT_MODEL_NAME = "model"
 DEFAULT_MODEL_PATH = "models/model.skops"
 DEFAULT_METRICS = "reports/metrics.json"
 MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,13 @@ class Layout:
     model_path: str  # the artifact's output path, as dvc.lock records it
     metrics: str  # the first metrics file
     params_files: tuple[str, ...]
+    artifacts: tuple[tuple[str, str], ...] = ()  # (name, path) of every declared artifact
+
+    def path_of(self, artifact: str) -> str:
+        """The output path of ``artifact``: the model's for the model or an undeclared name."""
+        if artifact == self.model:
+            return self.model_path
+        return dict(self.artifacts).get(artifact, self.model_path)
 
 
 DEFAULT_LAYOUT = Layout(DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, DEFAULT_METRICS, (PARAMS_FILE,))
@@ -53,20 +66,53 @@ def _params_files(doc: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(files)
 
 
+def _metrics_files(doc: Mapping[str, Any]) -> list[str]:
+    """Metrics files declared by stages' `metrics:` and the top-level `metrics:`, in order
+    (as `config.stage.metrics_in`, which imports the schema)."""
+    entries = list(doc.get("metrics") or [])
+    stages = doc.get("stages")
+    for stage in stages.values() if isinstance(stages, Mapping) else []:
+        if isinstance(stage, Mapping):
+            entries.extend(stage.get("metrics") or [])
+    found: list[str] = []
+    for entry in entries:
+        name = str(next(iter(entry)) if isinstance(entry, Mapping) and entry else entry)
+        if name not in found:
+            found.append(name)
+    return found
+
+
+def _model(doc: Mapping[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """(name, path) of the model artifact and every artifact's (name, path): the name is the
+    first artifact's, the path the first `type: model` one's, else the first artifact's
+    (as `config.stage.artifact_name` and `artifact_path`)."""
+    artifacts = doc.get("artifacts")
+    if not isinstance(artifacts, Mapping) or not artifacts:
+        return DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, ()
+    entries = [
+        (str(k), a) for k, a in artifacts.items() if isinstance(a, Mapping) and a.get("path")
+    ]
+    models = [a for _, a in entries if a.get("type") == "model"] or [a for _, a in entries]
+    path = str(models[0]["path"]) if models else DEFAULT_MODEL_PATH
+    return str(next(iter(artifacts))), path, tuple((k, str(a["path"])) for k, a in entries)
+
+
 def layout_from_text(text: str | None) -> Layout:
     """The layout a dvc.yaml text declares (the defaults where it is absent or silent)."""
     try:
-        doc = yaml.safe_load(text) if text is not None else None
+        doc = yaml.load(text, Loader=_LOADER) if text is not None else None
     except yaml.YAMLError:
         doc = None
     if not isinstance(doc, Mapping):
         return DEFAULT_LAYOUT
-    metrics = metrics_in(doc)
+    metrics = _metrics_files(doc)
+    name, path, artifacts = _model(doc)
     return Layout(
-        model=artifact_name(doc, DEFAULT_MODEL_NAME),
-        model_path=artifact_path(doc) or DEFAULT_MODEL_PATH,
+        model=name,
+        model_path=path,
         metrics=metrics[0] if metrics else DEFAULT_METRICS,
         params_files=_params_files(doc),
+        artifacts=artifacts,
     )
 
 
@@ -74,6 +120,11 @@ def workspace_layout(root: Path = Path()) -> Layout:
     """The layout of the dvc.yaml in ``root``."""
     path = root / DVC_YAML
     return layout_from_text(path.read_text(encoding="utf-8") if path.is_file() else None)
+
+
+def layout_at(repo: Git, ref: str) -> Layout:
+    """The layout of the dvc.yaml committed at ``ref``."""
+    return layout_from_text(repo.read_text(ref, DVC_YAML))
 
 
 # --- reading one side: a commit or the workspace --------------------------------
@@ -132,3 +183,25 @@ def workspace_side(root: Path) -> Side:
             return None
 
     return Side("workspace", None, read)
+
+
+# --- the gate rules -----------------------------------------------------------------------------
+
+
+def gate_rules(side: Side) -> GatesConfig:
+    """``evaluate.gates`` of the side's params.yaml (no rules when the file or key is absent).
+
+    ConfigError when params.yaml is not YAML or the rules are invalid: a file nobody can read
+    must never pass as a project without gates.
+    """
+    from mergeml.config.schema import GatesConfig, parse_section
+
+    where = f"{PARAMS_FILE} at {side.short}"
+    text = side.read(PARAMS_FILE)
+    try:
+        doc = yaml.load(text, Loader=_LOADER) if text is not None else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where} is not valid YAML: {' '.join(str(exc).split())}") from exc
+    evaluate = doc.get("evaluate") if isinstance(doc, Mapping) else None
+    rules = evaluate.get("gates") if isinstance(evaluate, Mapping) else None
+    return parse_section(GatesConfig, rules or {}, where=where, prefix="evaluate.gates")

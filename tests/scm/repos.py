@@ -54,3 +54,16 @@ def clone(origin: Path, name: str) -> Path:
 def remote_refs(origin: Path) -> list[str]:
     out = git(origin, "for-each-ref", "--format=%(refname)")
     return sorted(out.splitlines())
+
+
+def objects(repo: Path) -> list[str]:
+    """Every object and ref of ``repo``: what a dry run must leave exactly as it was."""
+    found = git(repo, "cat-file", "--batch-all-objects", "--batch-check")
+    return sorted(found.splitlines()) + remote_refs(repo)
+
+
+class Said(list[str]):
+    """Collects what a promotion says (the CLI prints it on stderr)."""
+
+    def __call__(self, line: str) -> None:
+        self.append(line)

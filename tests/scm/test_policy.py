@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mergeml.errors import ConfigError
+from mergeml.api import release as api
+from mergeml.errors import ConfigError, PromotionError
 from mergeml.release.policy import Policy, parse_policy
 from tests.conftest import git, mergeml
 from tests.projects import ROOT
@@ -31,21 +32,18 @@ def test_custom_stages_and_no_order_rule(origin: Path) -> None:
     repo = clone(origin, "a")
     set_policy(repo, 'stages = ["qa", "production"]\nrequires = {}')
     write_model(repo, "1" * 32, 0.9, "model one")
-    proc = mergeml(repo, "promote", "production")
-    assert proc.returncode == 0, proc.stderr
+    api.promote("production", repo=repo)
     assert "refs/tags/tabular-model#production#1" in remote_refs(origin)
-    staging = mergeml(repo, "promote", "staging")
-    assert staging.returncode != 0
-    assert "unknown stage 'staging' (stages: qa, production)" in staging.stderr
+    with pytest.raises(PromotionError, match=r"unknown stage 'staging' \(stages: qa, production\)"):
+        api.promote("staging", repo=repo)
 
 
 def test_a_local_policy_edit_does_not_apply(origin: Path) -> None:
     repo = clone(origin, "a")
     write_model(repo, "1" * 32, 0.9, "model one")
     set_policy(repo, "requires = {}", push=False)  # committed locally, never reviewed
-    proc = mergeml(repo, "promote", "production", "--rev", "origin/main")
-    assert proc.returncode != 0
-    assert "never been in staging" in proc.stderr
+    with pytest.raises(PromotionError, match="never been in staging"):
+        api.promote("production", rev="origin/main", repo=repo)
 
 
 @pytest.mark.parametrize(

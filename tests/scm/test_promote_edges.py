@@ -6,8 +6,12 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
+from mergeml.api import release as api
+from mergeml.errors import PromotionError
 from mergeml.scm import Git
-from tests.conftest import git, mergeml, run
+from tests.conftest import git, run
 from tests.scm.repos import clone, remote_refs, write_model
 
 
@@ -18,9 +22,9 @@ def gto(repo: Path, *args: str) -> str:
 def two_in_staging(origin: Path) -> tuple[Path, str, str]:
     repo = clone(origin, "a")
     first = write_model(repo, "1" * 32, 0.90, "model one")
-    assert mergeml(repo, "promote", "staging").returncode == 0
+    api.promote("staging", repo=repo)
     second = write_model(repo, "2" * 32, 0.91, "model two")
-    assert mergeml(repo, "promote", "staging").returncode == 0
+    api.promote("staging", repo=repo)
     return repo, first, second
 
 
@@ -33,9 +37,8 @@ def test_rollback_never_picks_a_deregistered_version(origin: Path) -> None:
     repo, first, _ = two_in_staging(origin)
     deregister(repo, "v0.1.0", first)
     before = remote_refs(origin)
-    proc = mergeml(repo, "rollback", "staging")
-    assert proc.returncode != 0
-    assert "no earlier holder" in proc.stderr
+    with pytest.raises(PromotionError, match="no earlier holder"):
+        api.rollback("staging", repo=repo)
     assert remote_refs(origin) == before
 
 
@@ -44,16 +47,14 @@ def test_a_deregistered_holder_holds_no_stage_and_its_number_is_not_reused(
 ) -> None:
     repo, _, second = two_in_staging(origin)
     deregister(repo, "v0.2.0", second)
-    data = json.loads(mergeml(repo, "registry", "--json").stdout)
+    data = api.registry(repo=repo).as_dict()
     assert data["artifacts"]["tabular-model"]["stages"] == {"staging": "v0.1.0"}  # as gto
     third = write_model(repo, "3" * 32, 0.92, "model three")
-    proc = mergeml(repo, "promote", "staging")
-    assert proc.returncode == 0, proc.stderr
-    assert "tabular-model@v0.3.0" in proc.stdout  # v0.2.0 is never handed out again
+    outcome = api.promote("staging", repo=repo)
+    assert "tabular-model@v0.3.0" in outcome.tags  # v0.2.0 is never handed out again
     assert git(origin, "rev-parse", "tabular-model@v0.3.0^{commit}") == third
-    again = mergeml(repo, "promote", "staging", "--rev", second)
-    assert again.returncode != 0
-    assert "already carries tabular-model v0.2.0 (deregistered)" in again.stderr
+    with pytest.raises(PromotionError, match=r"already carries tabular-model v0\.2\.0 \(dereg"):
+        api.promote("staging", rev=second, repo=repo)
 
 
 def test_assignments_in_one_second_are_ordered_for_gto_too(origin: Path) -> None:
@@ -65,7 +66,7 @@ def test_assignments_in_one_second_are_ordered_for_gto_too(origin: Path) -> None
     run([sys.executable, "-m", "mergeml", "promote", "staging"], repo, env=frozen)
     write_model(repo, "2" * 32, 0.91, "model two")
     run([sys.executable, "-m", "mergeml", "promote", "staging"], repo, env=frozen)
-    ours = json.loads(mergeml(repo, "registry", "--json").stdout)["artifacts"]["tabular-model"]
+    ours = api.registry(repo=repo).as_dict()["artifacts"]["tabular-model"]
     theirs = json.loads(gto(repo, "show", "--json"))["tabular-model"]
     assert ours["stages"] == theirs["stage"] == {"staging": "v0.2.0"}
 

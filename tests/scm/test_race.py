@@ -1,12 +1,12 @@
 """Two clones promote at the same moment (SECURITY D1): exactly one wins.
 
 A `pre-push` hook in each clone waits until both promotions have planned and are about
-to push, so the race is real every time rather than left to scheduling luck.
+to push, so the race is real every time rather than left to scheduling luck. The two
+promotions are `mergeml promote` processes; the setup drives the API.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, mergeml
+from mergeml.api import release as api
+from tests.conftest import git
 from tests.scm.repos import clone, remote_refs, write_model
 
 HOOK = """#!/bin/sh
@@ -40,10 +41,10 @@ def arm(repo: Path, barrier: Path) -> None:
 def test_two_clones_promoting_at_once_leave_one_new_tag(origin: Path, same_commit: bool) -> None:
     a = clone(origin, "a")
     write_model(a, "1" * 32, 0.90, "model one")
-    assert mergeml(a, "promote", "staging").returncode == 0
+    api.promote("staging", repo=a)
     if not same_commit:  # b promotes a different model that is also in staging
         write_model(a, "2" * 32, 0.91, "model two")
-        assert mergeml(a, "promote", "staging").returncode == 0
+        api.promote("staging", repo=a)
         git(a, "checkout", "-q", "HEAD~1")
     b = clone(origin, "b")
     before = set(remote_refs(origin))
@@ -82,8 +83,7 @@ def test_two_clones_promoting_at_once_leave_one_new_tag(origin: Path, same_commi
         assert len(stage_tags) == codes.count(0), (new, results)
         for code, _, err in results:
             assert code == 0 or "fails the gates for production" in err
-    registry = json.loads(mergeml(b, "registry", "--json").stdout)
-    assert registry["warnings"] == []  # the branch and the newest tag agree
+    assert api.registry(repo=b).warnings == []  # the branch and the newest tag agree
     # No orphans anywhere: every local tag of both clones exists on origin.
     remote_tags = set(git(origin, "tag").splitlines())
     for repo in (a, b):

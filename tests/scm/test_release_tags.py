@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from mergeml.api import release as api
+from mergeml.errors import PromotionError
 from tests.conftest import git, mergeml
-from tests.scm.repos import clone, remote_refs, write_model
+from tests.scm.repos import Said, clone, remote_refs, write_model
 
 
 def ui_merge(origin: Path, repo: Path, stage: str, how: str) -> None:
@@ -46,25 +47,24 @@ def test_a_ui_merge_is_recorded_once(origin: Path, how: str) -> None:
     assert tagged == (rev if how == "merge" else branch_before)
     assert git(origin, "rev-parse", "release/staging") == branch_before  # never moved
 
-    again = mergeml(repo, "release-tags", "staging")
-    assert again.returncode == 0
-    assert again.stdout == "tabular-model#staging#1\n"
+    again = api.release_tags("staging", repo=repo)
+    assert again.tags == []
+    assert again.plan.stage_tag == "tabular-model#staging#1"
     assert remote_refs(origin) == sorted(set(before) | set(new))
     # promote agrees that this model is in staging, and `gto`-style readers see it.
-    assert "already in staging" in mergeml(repo, "promote", "staging").stdout
-    registry = json.loads(mergeml(repo, "registry", "--json").stdout)
-    assert registry["artifacts"]["tabular-model"]["stages"] == {"staging": "v0.1.0"}
-    assert registry["warnings"] == []
+    assert api.promote("staging", repo=repo).plan.already
+    registry = api.registry(repo=repo)
+    assert registry.artifacts["tabular-model"].stage_holders() == {"staging": "v0.1.0"}
+    assert registry.warnings == []
 
 
 def test_after_promote_release_tags_only_reports(origin: Path) -> None:
     repo = clone(origin, "a")
     write_model(repo, "1" * 32, 0.9, "model one")
-    assert mergeml(repo, "promote", "staging").returncode == 0
+    api.promote("staging", repo=repo)
     refs = remote_refs(origin)
-    proc = mergeml(repo, "release-tags", "staging")
-    assert proc.returncode == 0
-    assert proc.stdout == "tabular-model#staging#1\n"
+    outcome = api.release_tags("staging", repo=repo)
+    assert (outcome.tags, outcome.plan.stage_tag) == ([], "tabular-model#staging#1")
     assert remote_refs(origin) == refs
 
 
@@ -72,10 +72,11 @@ def test_a_policy_breaking_ui_merge_is_recorded_with_a_warning(origin: Path) -> 
     repo = clone(origin, "a")
     write_model(repo, "1" * 32, 0.9, "model one")
     ui_merge(origin, repo, "production", "merge")
-    proc = mergeml(repo, "release-tags", "production")
-    assert proc.returncode == 0, proc.stderr
-    assert "has never been in staging" in proc.stderr
-    assert proc.stdout == "tabular-model#production#1\n"
+    said = Said()
+    outcome = api.release_tags("production", repo=repo, say=said)
+    assert any("has never been in staging" in line for line in said)
+    assert outcome.plan.stage_tag == "tabular-model#production#1"
+    assert outcome.tags == ["tabular-model@v0.1.0", "tabular-model#production#1"]
 
 
 def test_no_release_branch_is_an_error(origin: Path) -> None:
@@ -84,3 +85,5 @@ def test_no_release_branch_is_an_error(origin: Path) -> None:
     proc = mergeml(repo, "release-tags", "staging")
     assert proc.returncode != 0
     assert proc.stderr.strip() == "mergeml: error: origin has no release/staging branch"
+    with pytest.raises(PromotionError, match=r"^origin has no release/staging branch$"):
+        api.release_tags("staging", repo=repo)

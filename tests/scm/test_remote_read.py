@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mergeml.api import release as api
 from tests.conftest import mergeml
 from tests.scm.repos import clone, write_model
 
@@ -12,10 +13,10 @@ from tests.scm.repos import clone, write_model
 def test_registry_and_history_of_a_remote_match_a_clone(origin: Path, tmp_path: Path) -> None:
     repo = clone(origin, "a")
     write_model(repo, "1" * 32, 0.9, "model one")
-    assert mergeml(repo, "promote", "staging", "--message", "first cut").returncode == 0
+    api.promote("staging", message="first cut", repo=repo)
     write_model(repo, "2" * 32, 0.93, "model two")
-    assert mergeml(repo, "promote", "staging").returncode == 0
-    assert mergeml(repo, "promote", "production").returncode == 0
+    api.promote("staging", repo=repo)
+    api.promote("production", repo=repo)
 
     outside = tmp_path / "elsewhere"  # not a git repository: REMOTE is a path or URL
     outside.mkdir()
@@ -35,6 +36,8 @@ def test_registry_and_history_of_a_remote_match_a_clone(origin: Path, tmp_path: 
     history = json.loads(by_name.stdout)
     assert [h["version"] for h in history] == ["v0.1.0", "v0.2.0"]
     assert "first cut" in history[0]["message"]
+    assert api.registry(remote=str(origin)).as_dict() == local
+    assert [h.as_dict() for h in api.history("staging", remote="origin", repo=repo)] == history
 
 
 def test_an_unreachable_remote_is_one_clear_line(tmp_path: Path) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import pytest
+
+from mergeml.api import release as api
+from mergeml.errors import MergemlError
 from tests.conftest import git, mergeml
 from tests.scm.repos import clone, remote_refs, write_model
 
@@ -14,11 +17,10 @@ def promoted_twice(origin: Path) -> tuple[Path, str, str]:
     repo = clone(origin, "a")
     first = write_model(repo, "1" * 32, 0.90, "model one")
     for stage in ("staging", "production"):
-        assert mergeml(repo, "promote", stage).returncode == 0
+        api.promote(stage, repo=repo)
     second = write_model(repo, "2" * 32, 0.91, "model two")
     for stage in ("staging", "production"):
-        proc = mergeml(repo, "promote", stage)
-        assert proc.returncode == 0, proc.stderr
+        api.promote(stage, repo=repo)
         tree = git(origin, "rev-parse", f"release/{stage}^{{tree}}")
         assert tree == git(origin, "rev-parse", f"{second}^{{tree}}")  # fast-forwarded
     return repo, first, second
@@ -50,46 +52,47 @@ def test_rollback_puts_the_previous_version_back_with_a_new_tag(origin: Path) ->
     tree = git(origin, "rev-parse", f"{head}^{{tree}}")
     assert tree == git(origin, "rev-parse", f"{first}^{{tree}}")
 
-    history = json.loads(mergeml(repo, "history", "production", "--json").stdout)
-    assert [h["version"] for h in history] == ["v0.1.0", "v0.2.0", "v0.1.0"]
-    assert "latency regression" in history[-1]["message"]
-    registry = json.loads(mergeml(repo, "registry", "--json").stdout)
-    assert registry["artifacts"]["tabular-model"]["stages"]["production"] == "v0.1.0"
-    assert registry["warnings"] == []
+    history = api.history("production", repo=repo)
+    assert [h.version for h in history] == ["v0.1.0", "v0.2.0", "v0.1.0"]
+    assert "latency regression" in history[-1].message
+    registry = api.registry(repo=repo)
+    assert registry.artifacts["tabular-model"].stage_holders()["production"] == "v0.1.0"
+    assert registry.warnings == []
     assert second != first
 
 
 def test_rollback_to_a_named_version_and_then_again_is_idempotent(origin: Path) -> None:
     repo, _, _ = promoted_twice(origin)
-    assert mergeml(repo, "rollback", "staging", "--to", "v0.1.0").returncode == 0
+    api.rollback("staging", to="v0.1.0", repo=repo)
     refs = remote_refs(origin)
-    again = mergeml(repo, "rollback", "staging", "--to", "v0.1.0")
-    assert again.returncode == 0
-    assert "already in staging" in again.stdout
+    proc = mergeml(repo, "rollback", "staging", "--to", "v0.1.0")
+    assert proc.returncode == 0
+    assert "already in staging" in proc.stdout
     assert remote_refs(origin) == refs
 
 
 def test_rollback_refusals_write_nothing(origin: Path) -> None:
     repo = clone(origin, "a")
     write_model(repo, "1" * 32, 0.90, "model one")
-    assert mergeml(repo, "promote", "staging").returncode == 0
+    api.promote("staging", repo=repo)
     write_model(repo, "2" * 32, 0.91, "model two")
     refs = remote_refs(origin)
     cases = [
-        (["rollback", "staging"], "no earlier holder"),
-        (["rollback", "production"], "no earlier holder than nothing"),
-        (["rollback", "staging", "--to", "v9.9.9"], "not a registered version"),
-        (["rollback", "qa"], "unknown stage"),
+        (("staging", None), "no earlier holder"),
+        (("production", None), "no earlier holder than nothing"),
+        (("staging", "v9.9.9"), "not a registered version"),
+        (("qa", None), "unknown stage"),
     ]
-    for args, pattern in cases:
-        proc = mergeml(repo, *args)
-        assert proc.returncode != 0, args
-        assert pattern in proc.stderr, (args, proc.stderr)
-        assert len(proc.stderr.strip().splitlines()) == 1
-    assert mergeml(repo, "promote", "staging").returncode == 0  # v0.2.0 in staging
+    for (stage, to), pattern in cases:
+        with pytest.raises(MergemlError) as refused:
+            api.rollback(stage, to=to, repo=repo)
+        assert pattern in str(refused.value), (stage, to)
+        assert "\n" not in str(refused.value)
+    api.promote("staging", repo=repo)  # v0.2.0 in staging
     refs = remote_refs(origin)
     never = mergeml(repo, "rollback", "production", "--to", "v0.2.0")
     assert never.returncode != 0
     assert "never in production" in never.stderr
+    assert len(never.stderr.strip().splitlines()) == 1
     assert remote_refs(origin) == refs
     assert git(repo, "tag") == git(origin, "tag")  # no local leftovers

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from mergeml.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mergeml.release.promotion import Bump, Request
+    from mergeml.release.plans import Bump, Request
     from mergeml.release.push import Outcome
     from mergeml.release.registry import Assignment, Registry
     from mergeml.scm import Git
@@ -54,7 +54,7 @@ def _run(
         policy_for=lambda: load_policy(git, remote),
         actor=actor(git),
         dry_run=dry_run,
-        say=say or log.warning,
+        say=log.warning if say is None else say,
     )
 
 
@@ -71,7 +71,7 @@ def promote(
 ) -> Outcome:
     """Promote REV to STAGE: a gated merge into release/STAGE plus GTO tags, pushed atomically
     (nothing is written on a dry run, or when the model is already there)."""
-    from mergeml.release.promotion import Promote
+    from mergeml.release.plans import Promote
 
     return _run(repo, Promote(stage, rev=rev, bump=bump, message=message), remote, dry_run, say)
 
@@ -87,7 +87,7 @@ def rollback(
     say: Say | None = None,
 ) -> Outcome:
     """Put the previous holder of STAGE (or version ``to``) back, forward-only."""
-    from mergeml.release.promotion import Rollback
+    from mergeml.release.plans import Rollback
 
     return _run(repo, Rollback(stage, to=to, message=message), remote, dry_run, say)
 
@@ -100,7 +100,7 @@ def release_tags(
     say: Say | None = None,
 ) -> Outcome:
     """Make the tags agree with release/STAGE on ``remote`` (idempotent)."""
-    from mergeml.release.promotion import Record
+    from mergeml.release.plans import Record
 
     return _run(repo, Record(stage), remote, False, say)
 

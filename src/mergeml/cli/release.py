@@ -1,56 +1,38 @@
-"""Release commands: promote, rollback, release-tags, registry, history, card.
-
-Registered on the `mergeml` group by cli.py. Every command is thin: the logic lives in
-promotion, registry and card, which the tests drive directly as well.
-"""
+"""`mergeml promote`, `rollback`, `release-tags`, `card`, `publish-release`, `registry`,
+`history`: parse the options, call one function of `mergeml.api.release`, print it."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from mergeml.api import release as api
 from mergeml.cli.options import api_url_option
 
 if TYPE_CHECKING:
-    from mergeml.release.promotion import Outcome, Request
-    from mergeml.scm import Git
+    from mergeml.release.plans import Bump
+    from mergeml.release.push import Outcome
+    from mergeml.release.registry import Registry
 
 REMOTE_HELP = "Where to push (a configured remote)."
+REMOTE_READ_HELP = "Read this remote (name or URL) without cloning it."
 DRY_RUN_HELP = "Check everything and show the plan; write nothing."
 
 
-def _run(req: Request, dry_run: bool = False) -> Outcome:
-    """Run a promotion request in the current repository (model name from its dvc.yaml)."""
-    import dataclasses
-
-    from mergeml.config.compose import load_yaml
-    from mergeml.config.stage import artifact_name
-    from mergeml.release import promotion
-    from mergeml.release.policy import load_policy
-    from mergeml.scm import Git, actor
-
-    repo = Git()
-    req = dataclasses.replace(req, artifact=artifact_name(load_yaml(repo.root / "dvc.yaml")))
-    return promotion.run(
-        repo,
-        req,
-        policy_for=lambda: load_policy(repo, req.remote),
-        actor=actor(repo),
-        dry_run=dry_run,
-        say=lambda line: click.echo(line, err=True),
-    )
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
-def _report(outcome: Outcome, dry_run: bool, done: str) -> None:
+def _report(outcome: Outcome, done: str) -> None:
     plan = outcome.plan
     if plan.already:
         click.echo(f"{plan.artifact} {plan.version} is already in {plan.stage}; nothing written")
-    elif dry_run:
-        click.echo(f"would push release/{plan.stage} -> {plan.release_new[:12]} and {outcome.tags}")
+    elif outcome.dry_run:
+        click.echo(f"would push {plan.branch.describe()} and {outcome.tags}")
     else:
         click.echo(f"{done}: {', '.join(outcome.tags)}")
 
@@ -68,20 +50,20 @@ def _report(outcome: Outcome, dry_run: bool, done: str) -> None:
 @click.option("--remote", default="origin", show_default=True, help=REMOTE_HELP)
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.option("--message", default="", help="Why: recorded in the tags.")
-def promote(stage: str, rev: str, bump: str, remote: str, dry_run: bool, message: str) -> None:
+def promote(stage: str, rev: str, bump: Bump, remote: str, dry_run: bool, message: str) -> None:
     """Promote REV to STAGE: gated merge into release/STAGE plus GTO tags, pushed atomically.
 
     Refused before any ref is written when the tree is dirty, the stage is unknown, REV is
     not on REMOTE's main, it skips a required earlier stage, or it fails the gates
-    (absolute, and against the model now in STAGE). Stages and their order come from
-    `[tool.mergeml.promotion]` in pyproject.toml on REMOTE's main. Promoting what is
-    already there writes nothing and exits 0.
+    (absolute, and against the model now in STAGE) of the metrics file its dvc.yaml
+    declares. Stages and their order come from `[tool.mergeml.promotion]` in
+    pyproject.toml on REMOTE's main. Promoting what is already there writes nothing and
+    exits 0.
     """
-    from mergeml.release.promotion import Request
-
-    req = Request("", stage, rev=rev, bump=bump, remote=remote, message=message)
-    outcome = _run(req, dry_run)
-    _report(outcome, dry_run, f"promoted {outcome.plan.artifact} {outcome.plan.version} to {stage}")
+    outcome = api.promote(
+        stage, rev=rev, bump=bump, remote=remote, message=message, dry_run=dry_run, say=_say
+    )
+    _report(outcome, f"promoted {outcome.plan.artifact} {outcome.plan.version} to {stage}")
 
 
 @click.command("rollback")
@@ -97,11 +79,8 @@ def rollback(stage: str, to: str | None, remote: str, dry_run: bool, message: st
     no tag is deleted or moved, so the history keeps every assignment. VERSION must have
     been in STAGE before. Gates are not re-checked: it passed them when it first entered.
     """
-    from mergeml.release.promotion import Request
-
-    req = Request("", stage, kind="rollback", to=to, remote=remote, message=message)
-    outcome = _run(req, dry_run)
-    _report(outcome, dry_run, f"rolled {stage} back to {outcome.plan.version}")
+    outcome = api.rollback(stage, to=to, remote=remote, message=message, dry_run=dry_run, say=_say)
+    _report(outcome, f"rolled {stage} back to {outcome.plan.version}")
 
 
 @click.command("release-tags")
@@ -114,11 +93,9 @@ def release_tags(stage: str, remote: str) -> None:
     in GitHub's UI): registers the model if it is new and assigns STAGE. Idempotent; the
     only line on stdout is the tag name, for scripts.
     """
-    from mergeml.release.promotion import Request
-
-    outcome = _run(Request("", stage, kind="record", remote=remote))
+    outcome = api.release_tags(stage, remote=remote, say=_say)
     if outcome.tags:
-        click.echo(f"tagged {', '.join(outcome.tags)}", err=True)
+        _say(f"tagged {', '.join(outcome.tags)}")
     click.echo(outcome.plan.stage_tag)
 
 
@@ -134,15 +111,13 @@ def release_tags(stage: str, remote: str) -> None:
 def card(rev: str, template: str, out: Path | None) -> None:
     """The model card of REV: version, data, params, metrics, gates, promotion history."""
     from mergeml.files import write_text_atomic
-    from mergeml.release.card import render_card
-    from mergeml.scm import Git
 
-    text = render_card(Git(), rev, template=template)
+    text = api.card(rev, template=template)
     if out is None:
         click.echo(text, nl=False)
         return
     write_text_atomic(out, text)
-    click.echo(f"wrote {out}", err=True)
+    _say(f"wrote {out}")
 
 
 @click.command("publish-release")
@@ -158,20 +133,39 @@ def card(rev: str, template: str, out: Path | None) -> None:
 @api_url_option
 def publish_release(repo: str, tag: str, notes_file: Path, name: str | None, api_url: str) -> None:
     """Create the GitHub release of TAG with the notes, or update it (token: GITHUB_TOKEN)."""
-    from mergeml.errors import GitHubError
-    from mergeml.github import comment as gh
-    from mergeml.github import release as github_release
+    done = api.publish_release(repo, tag, notes_file, name=name, api_url=api_url)
+    click.echo(f"{done.action} release {done.release_id} for {done.tag} on {done.repo}")
 
-    gh.check_repo(repo)
-    github_release.check_tag(tag)
-    try:
-        body = notes_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GitHubError(f"cannot read release notes {notes_file}: {exc}") from exc
-    github_release.check_release_body(body)  # refuse before the token is read
-    client = gh.GitHubClient(gh.token_from_env(), api_url=api_url)
-    action, release_id = github_release.publish_release(client, repo, tag, name or tag, body)
-    click.echo(f"{action} release {release_id} for {tag} on {repo}")
+
+def _print_registry(data: Registry) -> None:
+    for name, art in sorted(data.artifacts.items()):
+        stages = ", ".join(f"{s}: {v}" for s, v in art.stage_holders().items()) or "no stage"
+        click.echo(f"{name}  latest {art.latest() or '-'}  ({stages})")
+        for v in art.as_dict()["versions"]:
+            metrics = ", ".join(
+                f"{k} {val:.4g}" for k, val in list((v["metrics"] or {}).items())[:3]
+            )
+            md5 = (v["model_md5"] or "unavailable")[:12]
+            flags = " [deregistered]" if v["deregistered"] else ""
+            click.echo(
+                f"  {v['version']}  {v['commit'][:7]}  md5 {md5}  "
+                f"{metrics or 'metrics unavailable'}  {' '.join(v['stages'])}{flags}"
+            )
+
+
+@click.command("registry")
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+@click.option("--remote", help=REMOTE_READ_HELP)
+def registry_cmd(as_json: bool, remote: str | None) -> None:
+    """Every model version: commit, model md5, key metrics, current stages (from git tags)."""
+    data = api.registry(remote=remote)
+    if as_json:
+        text = json.dumps(data.as_dict(), indent=2, allow_nan=False, check_circular=False)
+        click.echo(text)  # a tree of fresh dicts: no cycle to look for
+        return
+    _print_registry(data)
+    for warning in data.warnings:
+        _say(f"warning: {warning}")
 
 
 def _why(message: str) -> str:
@@ -183,80 +177,24 @@ def _why(message: str) -> str:
     return lines[0] if lines else ""
 
 
-@contextlib.contextmanager
-def _registry_repo(remote: str | None) -> Iterator[Git]:
-    """The current repository, or a depth-1 mirror of REMOTE's tags and release branches."""
-    from mergeml.scm import Git, ScmError, remote_mirror
-
-    if remote is None:
-        yield Git()
-        return
-    try:
-        url = Git().remote_url(remote)
-    except ScmError:  # outside any repository: REMOTE is a URL or a path
-        url = remote
-    with remote_mirror(url) as mirror:
-        yield mirror
-
-
-REMOTE_READ_HELP = "Read this remote (name or URL) without cloning it."
-
-
-@click.command("registry")
-@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
-@click.option("--remote", help=REMOTE_READ_HELP)
-def registry_cmd(as_json: bool, remote: str | None) -> None:
-    """Every model version: commit, model md5, key metrics, current stages (from git tags)."""
-    import json
-
-    from mergeml.release.registry import read_registry
-
-    with _registry_repo(remote) as repo:
-        data = read_registry(repo)
-    if as_json:
-        click.echo(json.dumps(data, indent=2, allow_nan=False))
-        return
-    for name, art in data["artifacts"].items():
-        stages = ", ".join(f"{s}: {v}" for s, v in art["stages"].items()) or "no stage"
-        click.echo(f"{name}  latest {art['latest'] or '-'}  ({stages})")
-        for v in art["versions"]:
-            metrics = ", ".join(
-                f"{k} {val:.4g}" for k, val in list((v["metrics"] or {}).items())[:3]
-            )
-            md5 = (v["model_md5"] or "unavailable")[:12]
-            flags = " [deregistered]" if v["deregistered"] else ""
-            click.echo(
-                f"  {v['version']}  {v['commit'][:7]}  md5 {md5}  "
-                f"{metrics or 'metrics unavailable'}  {' '.join(v['stages'])}{flags}"
-            )
-    for warning in data["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
-
-
 @click.command("history")
 @click.argument("stage")
 @click.option("--json", "as_json", is_flag=True, help="Print the assignments as JSON.")
 @click.option("--remote", help=REMOTE_READ_HELP)
 def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
     """Every assignment of STAGE, oldest first: version, commit, time, actor, message."""
-    import json
-    from datetime import UTC, datetime
-
-    from mergeml.release.registry import stage_history
-
-    with _registry_repo(remote) as repo:
-        items = stage_history(repo, stage)
+    items = api.history(stage, remote=remote)
     if as_json:
-        click.echo(json.dumps(items, indent=2))
+        click.echo(json.dumps([a.as_dict() for a in items], indent=2))
         return
     if not items:
         click.echo(f"no assignments of stage '{stage}'")
     for a in items:
-        when = datetime.fromtimestamp(a["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        action = "unassigned" if a["unassign"] else "assigned"
+        when = datetime.fromtimestamp(a.timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        action = "unassigned" if a.unassign else "assigned"
         click.echo(
-            f"{when}  {a['artifact']} {a['version'] or a['commit'][:7]}  {action} by "
-            f"{a['actor']}  ({a['tag']}): {_why(a['message'])}"
+            f"{when}  {a.artifact} {a.version or a.commit[:7]}  {action} by "
+            f"{a.actor}  ({a.tag}): {_why(a.message)}"
         )
 
 

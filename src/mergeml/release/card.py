@@ -29,7 +29,7 @@ from mergeml.project import (
     git_side,
     layout_from_text,
 )
-from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.release.registry import Artifact, holding_version, read_artifact
 from mergeml.review.gates import check_gates
 from mergeml.review.report.data import DATA_FILE, SPLITS, data_summary, prepare_outs
 from mergeml.review.report.markdown_data import balance
@@ -199,13 +199,6 @@ def history_md(art: Artifact, commit: str) -> str:
     return _rows_or(["time (UTC)", "stage", "tag", "actor", "message"], rows, "_Not promoted yet._")
 
 
-def find_version(art: Artifact, sha: str, md5: str | None) -> Version | None:
-    """The live version tagged on ``sha``, else one whose model md5 is ``md5``; highest wins."""
-    live = [v for v in art.versions.values() if not v.deregistered]
-    same = [v for v in live if v.commit == sha] or [v for v in live if md5 and v.model_md5 == md5]
-    return max(same, key=lambda v: semver(v.version)) if same else None
-
-
 # --- the template -------------------------------------------------------------------------------
 
 
@@ -264,9 +257,8 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
         md5 = md5_in_lock_text(lock, layout.model_path) if lock else None
     except ModelFileError:  # an unparsable dvc.lock: shown as not recorded
         md5 = None
-    art = parse_tags(repo.annotated_tags()).get(layout.model, Artifact(layout.model))
-    enrich(repo, {art.name: art}, layout.model_path, layout.metrics)
-    version = find_version(art, sha, md5)
+    art = read_artifact(repo, layout.model)
+    version = holding_version(art, sha, md5)
     params = flat_params(side.read(PARAMS_FILE))
     metrics = read_metrics(side, layout.metrics)
     values = {

@@ -1,78 +1,45 @@
-"""Promotion by merge: REV's tree into `release/<stage>`, GTO tags, one atomic push.
+"""Promotion by merge, planned: what a request will write, after every check; reads only.
 
-Every check runs before any ref is written; the branch and the tags go to the remote in
-one `git push --atomic`, so a rejected push leaves nothing there, and the local tags it
-made are deleted again, so nothing stale is left for later commands to read.
-Three ways in: `promote` (gated), `rollback` (forward-only: a new stage tag on an earlier
-holder) and `release_tags` (record, as tags, a merge that reached a release branch
-another way, e.g. a pull request merged in GitHub's UI).
+One planner per request (`release.plans`): `plan_promote` (gated), `plan_rollback` and
+`plan_record` (a merge made in GitHub's UI). Every refusal is raised here, before
+`release.push` writes anything; planning itself writes nothing, not even the merge commit
+a non-fast-forward update will need.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from mergeml.config.lockfile import md5_in_lock_text
-from mergeml.config.schema import GatesConfig, parse_section
 from mergeml.errors import PromotionError
-from mergeml.release.policy import Policy
-from mergeml.release.registry import Artifact, Version, enrich, parse_tags, semver
+from mergeml.project import LOCK_FILE, Layout, gate_rules, git_side, layout_at
+from mergeml.release.plans import (
+    BranchUpdate,
+    Bump,
+    Context,
+    Plan,
+    Promote,
+    Record,
+    Request,
+    Rollback,
+)
+from mergeml.release.registry import Artifact, Version, holding_version, read_artifact, semver
 from mergeml.review.gates import check_gates, parse_metrics
-from mergeml.scm import Git, PushRejected
-
-log = logging.getLogger(__name__)
-
-MODEL_OUT = "models/model.skops"
-METRICS = "reports/metrics.json"
-ATTEMPTS = 3
-DEFAULT_WHY = {
-    "promote": "promote to {stage}",
-    "rollback": "roll back {stage} to {version}",
-    "record": "merged into release/{stage}",
-}
+from mergeml.scm import Git
 
 
 @dataclass(frozen=True)
-class Request:
-    """What the user asked for: promote REV, roll back (to VERSION), or record the branch."""
+class _Now:
+    """The stage as the remote has it: the artifact's versions, the branch, the holder."""
 
-    artifact: str
+    art: Artifact
     stage: str
-    kind: str = "promote"  # promote | rollback | record
-    rev: str = "HEAD"
-    to: str | None = None  # rollback target version
-    bump: str = "minor"
-    remote: str = "origin"
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class Plan:
-    artifact: str
-    stage: str
-    rev: str
-    version: str
-    version_commit: str
-    new_version: bool
-    stage_tag: str
     release_old: str | None
-    release_new: str
-    already: bool = False
-    not_before: int = 0  # the new tags' time must be later than every assignment's
-
-    def tags(self) -> list[tuple[str, str]]:
-        """(name, headline) of each tag to write: the version if new, then the stage."""
-        model = f"{self.artifact} {self.version}"
-        register = (f"{self.artifact}@{self.version}", f"Registering {model}")
-        assign = (self.stage_tag, f"Assigning stage {self.stage} to {model}")
-        return ([register] if self.new_version else []) + [assign]
+    holder: Version | None
 
 
-def _bump(latest: str | None, part: str) -> str:
+def _bump(latest: str | None, part: Bump) -> str:
     if latest is None:
         return "v1.0.0" if part == "major" else "v0.1.0" if part == "minor" else "v0.0.1"
     major, minor, patch = semver(latest)[:3]
@@ -83,48 +50,175 @@ def _bump(latest: str | None, part: str) -> str:
     return f"v{major}.{minor}.{patch + 1}"
 
 
-def _model_md5(repo: Git, ref: str) -> str:
-    text = repo.read_text(ref, "dvc.lock")
-    md5 = md5_in_lock_text(text, MODEL_OUT) if text else None
+def _now(ctx: Context, stage: str) -> _Now:
+    """The stage's state on the remote; refuses an unknown stage first."""
+    if stage not in ctx.policy.stages:
+        raise PromotionError(f"unknown stage '{stage}' (stages: {', '.join(ctx.policy.stages)})")
+    art = read_artifact(ctx.repo, ctx.artifact)
+    holder = art.stage_holders().get(stage)
+    release_old = ctx.repo.first_existing([f"{ctx.remote}/release/{stage}"])
+    return _Now(art, stage, release_old, art.versions[holder] if holder else None)
+
+
+def _require_clean(repo: Git) -> None:
+    if repo.is_dirty():
+        raise PromotionError("the working tree has uncommitted changes: commit or stash first")
+
+
+def _model_md5(repo: Git, sha: str, layout: Layout, artifact: str) -> str:
+    """The md5 dvc.lock at ``sha`` records for the model, where dvc.yaml there puts it."""
+    path = layout.path_of(artifact)
+    text = repo.read_text(sha, LOCK_FILE)
+    md5 = md5_in_lock_text(text, path) if text else None
     if not md5:
-        raise PromotionError(f"{ref[:12]} has no {MODEL_OUT} in dvc.lock: nothing to promote")
+        raise PromotionError(f"{sha[:12]} has no {path} in dvc.lock: nothing to promote")
     return md5
 
 
-def _check_gates(repo: Git, rev: str, holder: str | None, stage: str) -> None:
-    import yaml
-
-    params = yaml.safe_load(repo.read_text(rev, "params.yaml") or "{}") or {}
-    rules = parse_section(
-        GatesConfig, params.get("evaluate", {}).get("gates", {}), where="params.yaml"
-    )
-    head = parse_metrics(repo.read_text(rev, METRICS), f"{METRICS} at {rev[:12]}")
-    base = None
-    if holder is not None:
-        text = repo.read_text(holder, METRICS)
-        base = parse_metrics(text, f"{METRICS} in {stage}") if text else None
-    failed = [r for r in check_gates(rules, head, base) if r.failed]
-    if failed:
-        names = ", ".join(f"{r.rule} {r.metric} ({r.reason})" for r in failed)
-        raise PromotionError(f"{rev[:12]} fails the gates for {stage}: {names}")
-
-
-def _artifact(repo: Git, name: str) -> Artifact:
-    art = parse_tags(repo.annotated_tags()).get(name, Artifact(name))
-    enrich(repo, {name: art}, MODEL_OUT, METRICS)  # every version's md5, one batch read
-    return art
-
-
-def _same_model(art: Artifact, commit: str, md5: str) -> Version | None:
-    """The live version registered at ``commit``, else the one holding the same model."""
-    live = [v for v in art.versions.values() if not v.deregistered]
-    same = [v for v in live if v.commit == commit] or [v for v in live if v.model_md5 == md5]
-    return same[0] if same else None
+def _metrics_summary(repo: Git, sha: str, layout: Layout) -> str:
+    text = git_side(repo, sha).read(layout.metrics)
+    try:
+        return json.dumps(json.loads(text)) if text else "metrics unavailable"
+    except (json.JSONDecodeError, RecursionError):
+        return "metrics unavailable"
 
 
 def _newest_tag(art: Artifact, stage: str) -> str:
     mine = [a for a in art.assignments if a.stage == stage]
     return max(mine, key=lambda a: (a.timestamp, a.number)).tag if mine else ""
+
+
+def _already(ctx: Context, now: _Now, same: Version | None, sha: str) -> Plan | None:
+    """The plan that writes nothing, when the stage already holds this model on its branch."""
+    old = now.release_old
+    if same is None or now.holder is None or now.holder.version != same.version or old is None:
+        return None
+    if ctx.repo.tree(old) != ctx.repo.tree(sha):
+        return None
+    return Plan(
+        artifact=ctx.artifact,
+        stage=now.stage,
+        rev=sha,
+        version=same.version,
+        version_commit=same.commit,
+        new_version=False,
+        stage_tag=_newest_tag(now.art, now.stage),
+        branch=BranchUpdate(f"release/{now.stage}", old, old),
+        already=True,
+    )
+
+
+def _refuse_deregistered(ctx: Context, now: _Now, same: Version | None, sha: str) -> None:
+    """GTO allows one version per commit, even a deregistered one."""
+    taken = [v.version for v in now.art.versions.values() if v.commit == sha]
+    if same is None and taken:
+        raise PromotionError(
+            f"{sha[:12]} already carries {ctx.artifact} {taken[0]} (deregistered): "
+            "commit again to register a new version"
+        )
+
+
+def _skipped_stage(ctx: Context, now: _Now, same: Version | None, sha: str) -> str | None:
+    """Why the policy's earlier stage was skipped, or None when it was not."""
+    needed = ctx.policy.requires.get(now.stage)
+    if not needed:
+        return None
+    staged = {a.version for a in now.art.assignments if a.stage == needed and not a.unassign}
+    if same is not None and same.version in staged:
+        return None
+    return f"{sha[:12]} has never been in {needed}"
+
+
+def _check_gates(ctx: Context, sha: str, layout: Layout, now: _Now) -> None:
+    """The gates of ``sha``'s params.yaml on its metrics, against the stage's holder."""
+    side = git_side(ctx.repo, sha)
+    rules = gate_rules(side)
+    head = parse_metrics(side.read(layout.metrics), f"{layout.metrics} at {sha[:12]}")
+    base = None
+    if now.holder is not None:
+        holder = git_side(ctx.repo, now.holder.commit)
+        path = layout_at(ctx.repo, now.holder.commit).metrics
+        text = holder.read(path)
+        base = parse_metrics(text, f"{path} in {now.stage}") if text else None
+    failed = [r for r in check_gates(rules, head, base) if r.failed]
+    if failed:
+        names = ", ".join(f"{r.rule} {r.metric} ({r.reason})" for r in failed)
+        raise PromotionError(f"{sha[:12]} fails the gates for {now.stage}: {names}")
+
+
+@dataclass(frozen=True)
+class _Change:
+    """What a planner decided: the commit, the version holding its model, how to number."""
+
+    sha: str
+    same: Version | None
+    layout: Layout
+    bump: Bump = "minor"
+    verb: str = "Promote"  # of the merge commit's message
+    move: bool = True  # False: the branch stays where it is (recording)
+    notes: tuple[str, ...] = ()
+
+
+def _new_plan(ctx: Context, now: _Now, change: _Change) -> Plan:
+    """The tags and branch update for a change that passed every check."""
+    art, sha, same = now.art, change.sha, change.same
+    # Numbers are never reused: bump from the highest, deregistered versions included.
+    highest = max(art.versions, key=semver, default=None)
+    version = same.version if same else _bump(highest, change.bump)
+    number = max((a.number for a in art.assignments), default=0) + 1
+    name, old = f"release/{now.stage}", now.release_old
+    if not change.move and old is not None:
+        branch = BranchUpdate(name, old, old)  # recording never moves the branch
+    elif old is None or ctx.repo.is_ancestor(old, sha):
+        branch = BranchUpdate(name, old, sha)  # fast-forward
+    else:
+        message = f"{change.verb} {ctx.artifact} {version} to {now.stage}"
+        branch = BranchUpdate(name, old, sha, merge_message=message)
+    return Plan(
+        artifact=ctx.artifact,
+        stage=now.stage,
+        rev=sha,
+        version=version,
+        version_commit=same.commit if same else sha,
+        new_version=same is None,
+        stage_tag=f"{ctx.artifact}#{now.stage}#{number}",
+        branch=branch,
+        metrics=_metrics_summary(ctx.repo, sha, change.layout),
+        not_before=max((a.timestamp for a in art.assignments), default=0) + 1,
+        notes=change.notes,
+    )
+
+
+def plan_promote(ctx: Context, req: Promote) -> Plan:
+    """Refused unless REV is on the remote's main, its model passes the gates and the
+    policy's earlier stage held it; raises before anything is written."""
+    now = _now(ctx, req.stage)
+    _require_clean(ctx.repo)
+    sha = ctx.repo.resolve(req.rev)
+    main = ctx.repo.first_existing([f"{ctx.remote}/main"])
+    if main is None or not ctx.repo.is_ancestor(sha, main):
+        raise PromotionError(f"{req.rev} ({sha[:12]}) is not reachable from {ctx.remote}/main")
+    layout = layout_at(ctx.repo, sha)
+    same = holding_version(now.art, sha, _model_md5(ctx.repo, sha, layout, ctx.artifact))
+    notes: tuple[str, ...] = ()
+    if same is not None and same.commit != sha:
+        # The version is the model: promote the commit it was registered at, so that the
+        # release branch and the stage tag always hold the same tree.
+        notes = (
+            f"{sha[:12]} holds the same model as {ctx.artifact} {same.version}: "
+            f"promoting its commit {same.commit[:12]}",
+        )
+        sha, layout = same.commit, layout_at(ctx.repo, same.commit)
+    already = _already(ctx, now, same, sha)
+    if already is not None:
+        return already
+    _refuse_deregistered(ctx, now, same, sha)
+    skipped = _skipped_stage(ctx, now, same, sha)
+    if skipped:
+        needed = ctx.policy.requires[req.stage]
+        raise PromotionError(f"{skipped}: promote it to {needed} first")
+    _check_gates(ctx, sha, layout, now)
+    return _new_plan(ctx, now, _Change(sha, same, layout, bump=req.bump, notes=notes))
 
 
 def _rollback_target(art: Artifact, stage: str, to: str | None) -> Version:
@@ -152,6 +246,19 @@ def _rollback_target(art: Artifact, stage: str, to: str | None) -> Version:
     raise PromotionError(f"{stage} has no earlier holder than {now} to roll back to")
 
 
+def plan_rollback(ctx: Context, req: Rollback) -> Plan:
+    """A version that was in STAGE before goes back; no gates (it passed them then)."""
+    now = _now(ctx, req.stage)
+    _require_clean(ctx.repo)
+    target = _rollback_target(now.art, req.stage, req.to)
+    layout = layout_at(ctx.repo, target.commit)
+    _model_md5(ctx.repo, target.commit, layout, ctx.artifact)
+    already = _already(ctx, now, target, target.commit)
+    if already is not None:
+        return already
+    return _new_plan(ctx, now, _Change(target.commit, target, layout, verb="Roll back"))
+
+
 def _tree_match(repo: Git, head: str) -> str:
     """The commit a release head came from: itself, or a merged parent with the same tree."""
     parents = repo.parents(head)
@@ -160,146 +267,30 @@ def _tree_match(repo: Git, head: str) -> str:
     return head
 
 
-def plan(repo: Git, req: Request, policy: Policy) -> Plan:
-    """Everything the request will write, after every check; raises before any write."""
-    if req.stage not in policy.stages:
-        raise PromotionError(f"unknown stage '{req.stage}' (stages: {', '.join(policy.stages)})")
-    if req.kind != "record" and repo.is_dirty():
-        raise PromotionError("the working tree has uncommitted changes: commit or stash first")
-    art = _artifact(repo, req.artifact)
-    release_old = repo.first_existing([f"{req.remote}/release/{req.stage}"])
-    if req.kind == "record":
-        if release_old is None:
-            raise PromotionError(f"{req.remote} has no release/{req.stage} branch")
-        sha = _tree_match(repo, release_old)
-    elif req.kind == "rollback":
-        sha = _rollback_target(art, req.stage, req.to).commit
-    else:
-        sha = repo.resolve(req.rev)
-        main = repo.first_existing([f"{req.remote}/main"])
-        if main is None or not repo.is_ancestor(sha, main):
-            raise PromotionError(f"{req.rev} ({sha[:12]}) is not reachable from {req.remote}/main")
-    same = _same_model(art, sha, _model_md5(repo, sha))
-    if same is not None and same.commit != sha and req.kind == "promote":
-        # The version is the model: promote the commit it was registered at, so that the
-        # release branch and the stage tag always hold the same tree.
-        log.warning(
-            "%s holds the same model as %s %s: promoting its commit %s",
-            sha[:12], req.artifact, same.version, same.commit[:12],
-        )  # fmt: skip
-        sha = same.commit
-    holder_version = art.stage_holders().get(req.stage)
-    holder = art.versions[holder_version] if holder_version else None
-    if (
-        same is not None
-        and holder is same
-        and release_old is not None
-        and repo.tree(release_old) == repo.tree(sha)
-    ):
-        tag = _newest_tag(art, req.stage)
-        return Plan(
-            req.artifact, req.stage, sha, same.version, same.commit, False, tag,
-            release_old, release_old, already=True,
-        )  # fmt: skip
-    if same is None:
-        taken = [v.version for v in art.versions.values() if v.commit == sha]
-        if taken:  # GTO allows one version per commit, even a deregistered one
-            raise PromotionError(
-                f"{sha[:12]} already carries {req.artifact} {taken[0]} (deregistered): "
-                "commit again to register a new version"
-            )
-    needed = policy.requires.get(req.stage)
-    if needed and req.kind != "rollback":
-        staged = {a.version for a in art.assignments if a.stage == needed and not a.unassign}
-        if same is None or same.version not in staged:
-            broken = f"{sha[:12]} has never been in {needed}"
-            if req.kind == "record":  # already merged: record the truth, say what is wrong
-                log.warning("warning: %s, but release/%s holds it", broken, req.stage)
-            else:
-                raise PromotionError(f"{broken}: promote it to {needed} first")
-    if req.kind == "promote":
-        _check_gates(repo, sha, holder.commit if holder else None, req.stage)
-    # Numbers are never reused: bump from the highest, deregistered versions included.
-    highest = max(art.versions, key=semver, default=None)
-    version = same.version if same else _bump(highest, req.bump)
-    number = max((a.number for a in art.assignments), default=0) + 1
-    if req.kind == "record" and release_old is not None:
-        release_new = release_old  # recording never moves the branch
-    elif release_old is None or repo.is_ancestor(release_old, sha):
-        release_new = sha  # fast-forward
-    else:
-        verb = "Roll back" if req.kind == "rollback" else "Promote"
-        message = f"{verb} {req.artifact} {version} to {req.stage}"
-        release_new = repo.merge_with_tree(release_old, sha, message)
-    newest = max((a.timestamp for a in art.assignments), default=0)
-    return Plan(
-        req.artifact, req.stage, sha, version, same.commit if same else sha, same is None,
-        f"{req.artifact}#{req.stage}#{number}", release_old, release_new,
-        not_before=newest + 1,
-    )  # fmt: skip
+def plan_record(ctx: Context, req: Record) -> Plan:
+    """Tags for what release/STAGE holds; a skipped earlier stage is a note, not a refusal:
+    the merge happened, the tags record the truth."""
+    now = _now(ctx, req.stage)
+    if now.release_old is None:
+        raise PromotionError(f"{ctx.remote} has no release/{req.stage} branch")
+    sha = _tree_match(ctx.repo, now.release_old)
+    layout = layout_at(ctx.repo, sha)
+    same = holding_version(now.art, sha, _model_md5(ctx.repo, sha, layout, ctx.artifact))
+    already = _already(ctx, now, same, sha)
+    if already is not None:
+        return already
+    _refuse_deregistered(ctx, now, same, sha)
+    skipped = _skipped_stage(ctx, now, same, sha)
+    notes = (f"warning: {skipped}, but release/{req.stage} holds it",) if skipped else ()
+    return _new_plan(ctx, now, _Change(sha, same, layout, move=False, notes=notes))
 
 
-def execute(repo: Git, p: Plan, *, remote: str, actor: str, message: str) -> list[str]:
-    """Create the tags locally and push branch + tags atomically; undo the tags on failure."""
-    metrics = repo.read_text(p.rev, METRICS)
-    summary = json.dumps(json.loads(metrics)) if metrics else "metrics unavailable"
-    why = message or DEFAULT_WHY["promote"].format(stage=p.stage)
-    # Tag times have one-second resolution and GTO orders assignments by time alone: never
-    # let a new assignment tie with (or, on a slow clock, precede) the newest one.
-    date = max(int(time.time()), p.not_before)
-    created = []
-    try:
-        for tag, headline in p.tags():
-            body = f"{headline}\n\nby {actor}: {why}\nmetrics: {summary}"
-            repo.create_tag(tag, p.version_commit, body, date=date)
-            created.append(tag)
-        repo.push_atomic(
-            remote,
-            branch=(f"release/{p.stage}", p.release_new, p.release_old),
-            tags=created,
-        )
-    except BaseException:  # a rejected push or anything else: leave no local tags behind
-        for tag in created:
-            repo.delete_tag(tag)
-        raise
-    return created
-
-
-@dataclass(frozen=True)
-class Outcome:
-    plan: Plan
-    tags: list[str]  # what was pushed (or would be, on a dry run); empty when already there
-
-
-def run(
-    repo: Git,
-    req: Request,
-    *,
-    policy_for: Callable[[], Policy],
-    actor: str,
-    dry_run: bool = False,
-    say: Callable[[str], None] = log.warning,
-) -> Outcome:
-    """Fetch, plan, push; on a rejected push fetch and check again, a few times.
-
-    A promotion that finds, after a rejection, that another run put the same model in
-    the stage first has lost the race: it fails rather than report success.
-    """
-    for attempt in range(1, ATTEMPTS + 1):
-        repo.fetch(req.remote)
-        p = plan(repo, req, policy_for())
-        if p.already:
-            if attempt > 1 and req.kind != "record":
-                raise PromotionError(
-                    f"another promotion put {req.artifact} {p.version} in {req.stage} first"
-                )
-            return Outcome(p, [])
-        tags = [name for name, _ in p.tags()]
-        if dry_run:
-            return Outcome(p, tags)
-        message = req.message or DEFAULT_WHY[req.kind].format(stage=req.stage, version=p.version)
-        try:
-            return Outcome(p, execute(repo, p, remote=req.remote, actor=actor, message=message))
-        except PushRejected as exc:
-            say(f"attempt {attempt}: {exc}; fetching and checking again")
-    raise PromotionError(f"{req.remote} rejected the {req.kind} {ATTEMPTS} times; nothing written")
+def plan(ctx: Context, req: Request) -> Plan:
+    """Everything ``req`` will write, after every check; raises before any write."""
+    match req:
+        case Promote():
+            return plan_promote(ctx, req)
+        case Rollback():
+            return plan_rollback(ctx, req)
+        case Record():
+            return plan_record(ctx, req)
