@@ -40,6 +40,10 @@ repro: $(STAMP) ## Reproduce the pipeline (dvc repro, numerics from pyproject.to
 test: $(STAMP) $(ACTIONLINT) ## Run the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+.PHONY: test-fast
+test-fast: $(STAMP) $(ACTIONLINT) ## Run the fast tier: every test but the slow real dvc/git ones (-m "not pipeline")
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not pipeline"
+
 .PHONY: lint
 lint: $(STAMP) $(ACTIONLINT) ## Lint: ruff, mypy, import-linter, and the workflows (zizmor, actionlint, schema)
 	$(BIN)/ruff check .

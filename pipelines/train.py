@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from mergeml.config.lockfile import model_out_path
 from mergeml.config.schema import TrainParams
 from mergeml.config.stage import load_stage_params
 from mergeml.errors import run_with_boundary
@@ -10,14 +11,14 @@ from mergeml.model.io import save_model
 from mergeml.model.train import train_model
 
 TRAIN = Path("data/prepared/train.parquet")
-MODEL = Path("models/model.skops")
 
 
 def main() -> None:
     params = load_stage_params("train", TrainParams)
+    model_path = Path(model_out_path(Path("dvc.yaml")))  # the model artifact dvc.yaml declares
     model = train_model(read_parquet(TRAIN), params)
-    MODEL.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, MODEL)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    save_model(model, model_path)
 
 
 if __name__ == "__main__":

@@ -1,82 +1,53 @@
-"""Shared fixtures: an isolated environment, real git repos and real DVC projects."""
+"""Shared fixtures and session hooks; the helpers themselves live in tests/helpers.py.
+
+Importing this module changes nothing: the test environment is isolated in
+``pytest_configure``, which runs in every test process (xdist workers included) before
+any test module is collected, so every subprocess a test starts runs isolated too.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.projects import TINY, copy_dvc_config, copy_project
+from tests.helpers import dvc, git, isolated_environment, make_project, private_copy
 
-BIN = str(Path(sys.executable).parent)
+# Fixtures that build real git + DVC projects: a test that uses one is slow (`pipeline`).
+REAL_PROJECT_FIXTURES = frozenset({"built_project", "project", "fresh_project"})
 
-# Isolate every test process from the developer's machine: identity, HOME, DVC state.
-_STATE = Path(tempfile.mkdtemp(prefix="mergeml-tests-"))
-(_STATE / "home").mkdir()
-(_STATE / "gitconfig").write_text(
-    "[user]\n\tname = Test User\n\temail = test@example.com\n"
-    '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
-)
-os.environ.update(
-    {
-        "HOME": str(_STATE / "home"),
-        "GIT_CONFIG_GLOBAL": str(_STATE / "gitconfig"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_SITE_CACHE_DIR": str(_STATE / "dvc-site-cache"),
-        "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
-    }
-)
-for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-    os.environ.pop(var, None)
+_ISOLATION = pytest.StashKey[tuple[Path, dict[str, str]]]()
 
 
-def run(
-    args: Sequence[str], cwd: Path, *, check: bool = True, env: dict | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a command; on unexpected failure show its output in the assertion."""
-    proc = subprocess.run(
-        list(args),
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
+def pytest_configure(config: pytest.Config) -> None:
+    """Isolate this process from the developer's machine: identity, HOME, DVC state."""
+    state = Path(tempfile.mkdtemp(prefix="mergeml-tests-"))
+    config.stash[_ISOLATION] = (state, dict(os.environ))
+    isolated = isolated_environment(state, dict(os.environ))
+    os.environ.clear()
+    os.environ.update(isolated)
 
 
-def git(cwd: Path, *args: str, check: bool = True) -> str:
-    return run(["git", *args], cwd, check=check).stdout.strip()
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the process its environment back and remove the scratch state."""
+    isolation = config.stash.get(_ISOLATION, None)
+    if isolation is None:
+        return
+    state, saved = isolation
+    os.environ.clear()
+    os.environ.update(saved)
+    shutil.rmtree(state, ignore_errors=True)
 
 
-def dvc(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "dvc", *args], cwd, check=check)
-
-
-def mergeml(cwd: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "mergeml", *args], cwd, check=check)
-
-
-def make_project(dest: Path, *, tiny: bool = True) -> Path:
-    """A fresh git + DVC project holding this repository's pipeline (no outputs yet)."""
-    copy_project(dest, TINY if tiny else {})
-    git(dest, "init", "-q", "-b", "main")
-    dvc(dest, "init", "-q")
-    copy_dvc_config(dest)
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "project")
-    return dest
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that builds a real DVC project as slow (`pipeline`)."""
+    for item in items:
+        if REAL_PROJECT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)
 
 
 @pytest.fixture(scope="session")
@@ -90,12 +61,6 @@ def built_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "repro")
     return path
-
-
-def private_copy(repo: Path, dest: Path) -> Path:
-    """A copy of ``repo`` (git history, DVC cache and outputs) that a test may change."""
-    shutil.copytree(repo, dest, symlinks=True)
-    return dest
 
 
 @pytest.fixture

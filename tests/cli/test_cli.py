@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from mergeml import __version__
 from mergeml.cli import cli
-from tests.conftest import mergeml
+from tests.helpers import mergeml
 from tests.projects import ROOT
 
 # Every command the CLI must offer; the walk below must find at least these.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.helpers import run
 from tests.unit.test_comment import REPO, TOKEN, FakeGitHub, serving
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, mergeml
+from tests.helpers import git, mergeml
 
 pytestmark = pytest.mark.pipeline
 

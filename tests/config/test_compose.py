@@ -161,3 +161,51 @@ def test_all_group_combinations_have_distinct_output() -> None:
         composed = compose_params(PARAMS, [f"model={model}", f"preprocess={pre}"])
         seen.add(yaml.safe_dump(composed))
     assert len(seen) == len(CLASSIFIERS) * len(groups(PARAMS)["preprocess"])
+
+
+FILE_DATA = ["data=file", "data.path=data/raw/x.csv", "data.target=y"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ("{plan: {dtyp: category}}", "params: unknown key 'data.columns.plan.dtyp'"),
+        ("{plan: {dtype: int, mni: 0}}", "params: unknown key 'data.columns.plan.mni'"),
+        ("{plan: {dtype: decimal}}", "params: data.columns.plan.dtype: unknown dtype 'decimal'"),
+        ("{file: {dtype: int, min: 5, max: 1}}", "params: data.columns.file: min 5 is greater"),
+        ("{plan: {dtype: str, min: 0}}", "params: data.columns.plan: 'min' is only allowed"),
+    ],
+)
+def test_a_bad_column_declaration_is_refused_by_compose_naming_the_key(
+    columns: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        compose_params(PARAMS, [*FILE_DATA, f"data.columns={columns}"])
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_check_refuses_a_typo_in_the_declared_columns_naming_the_key(tmp_path: Path) -> None:
+    params_dir = copy_params(tmp_path)
+    config = params_dir / "config.yaml"
+    config.write_text(config.read_text().replace("- data: synthetic", "- data: file"))
+    data_file = params_dir / "data" / "file.yaml"
+    text = data_file.read_text().replace("path: ???", "path: data/raw/x.csv")
+    text = text.replace("target: ???", "target: y")
+    data_file.write_text(text.replace("columns: null", "columns:\n  plan: {dtyp: category}"))
+    with pytest.raises(ConfigError, match=r"^params: unknown key 'data\.columns\.plan\.dtyp'"):
+        check_params_file(params_dir, tmp_path / "params.yaml")
+
+
+def test_declared_columns_become_the_data_contract() -> None:
+    from mergeml.data.spec import ColumnSpec, TableSpec
+
+    columns = "{amount: {dtype: float, min: 0}, plan: {dtype: category, categories: [a, b]}}"
+    params = parse_params(compose_params(PARAMS, [*FILE_DATA, f"data.columns={columns}"]))
+    assert params.data.columns is not None  # type: ignore[union-attr]
+    assert TableSpec.from_config(params.data.columns) == TableSpec(  # type: ignore[union-attr]
+        columns=(
+            ColumnSpec("amount", "float", min=0),
+            ColumnSpec("plan", "category", categories=("a", "b")),
+        )
+    )

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import dvc, git, mergeml, run
+from tests.helpers import dvc, git, mergeml, run
 
 pytestmark = pytest.mark.pipeline
 

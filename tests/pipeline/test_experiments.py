@@ -15,7 +15,7 @@ import pytest
 
 from mergeml.config.compose import compose_params
 from mergeml.pipeline import experiments
-from tests.conftest import dvc, git, mergeml
+from tests.helpers import dvc, git, mergeml
 
 pytestmark = pytest.mark.pipeline
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import dvc, git, mergeml, run
+from tests.helpers import dvc, git, mergeml, run
 from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import dvc, git, mergeml
+from tests.helpers import dvc, git, mergeml
 
 pytestmark = pytest.mark.pipeline
 

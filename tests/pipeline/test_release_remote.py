@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import dvc, git, run
+from tests.helpers import dvc, git, run
 from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline

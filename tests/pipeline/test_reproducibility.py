@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import dvc, git, mergeml, run
+from tests.helpers import dvc, git, mergeml, run
 from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import git, make_project, mergeml, private_copy, run
+from tests.helpers import git, make_project, mergeml, private_copy, run
 
 pytestmark = pytest.mark.pipeline
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import git
+from tests.helpers import git
 
 DVC_YAML = "artifacts:\n  tabular-model:\n    path: models/model.skops\n    type: model\n"
 GATES = {

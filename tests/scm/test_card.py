@@ -12,7 +12,7 @@ import yaml
 
 from mergeml.release.card import PLACEHOLDERS, CardError, render_card
 from mergeml.scm import Git, ScmError
-from tests.conftest import git, run
+from tests.helpers import git, run
 from tests.projects import ROOT
 
 MODEL = "tabular-model"

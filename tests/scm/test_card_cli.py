@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import mergeml
+from tests.helpers import mergeml
 from tests.scm.repos import clone, write_model
 
 

@@ -11,7 +11,7 @@ import yaml
 from mergeml.api import release as api
 from mergeml.errors import ConfigError, PromotionError
 from mergeml.release.registry import Artifact, Version, holding_version
-from tests.conftest import git, mergeml
+from tests.helpers import git, mergeml
 from tests.scm.repos import GATES, clone, remote_refs
 
 # Metrics in metrics/scores.json and the model in artifacts/clf.skops: a layout of its own.

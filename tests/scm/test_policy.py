@@ -9,7 +9,7 @@ import pytest
 from mergeml.api import release as api
 from mergeml.errors import ConfigError, PromotionError
 from mergeml.release.policy import Policy, parse_policy
-from tests.conftest import git, mergeml
+from tests.helpers import git, mergeml
 from tests.projects import ROOT
 from tests.scm.repos import clone, remote_refs, write_model
 

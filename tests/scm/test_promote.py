@@ -14,7 +14,7 @@ from mergeml.api import release as api
 from mergeml.errors import MergemlError
 from mergeml.release.policy import Policy
 from mergeml.scm import Git, PushRejected
-from tests.conftest import git, mergeml
+from tests.helpers import git, mergeml
 from tests.scm.repos import Said, clone, objects, remote_refs, write_model
 
 

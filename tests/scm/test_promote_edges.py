@@ -11,7 +11,7 @@ import pytest
 from mergeml.api import release as api
 from mergeml.errors import PromotionError
 from mergeml.scm import Git
-from tests.conftest import git, run
+from tests.helpers import git, run
 from tests.scm.repos import clone, remote_refs, write_model
 
 

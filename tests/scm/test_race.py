@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mergeml.api import release as api
-from tests.conftest import git
+from tests.helpers import git
 from tests.scm.repos import clone, remote_refs, write_model
 
 HOOK = """#!/bin/sh

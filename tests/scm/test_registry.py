@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, mergeml, run
+from tests.helpers import git, mergeml, run
 
 DVC_YAML = "artifacts:\n  tabular-model:\n    path: models/model.skops\n    type: model\n"
 
@@ -49,6 +49,7 @@ def registry_repo(tmp_path: Path) -> dict[str, object]:
     return {"repo": repo, "first": first, "second": second}
 
 
+@pytest.mark.pipeline  # runs gto: slow tier
 def test_registry_agrees_with_gto_show(registry_repo: dict) -> None:
     repo = registry_repo["repo"]
     ours = json.loads(mergeml(repo, "registry", "--json", check=True).stdout)
@@ -62,6 +63,7 @@ def test_registry_agrees_with_gto_show(registry_repo: dict) -> None:
     }
 
 
+@pytest.mark.pipeline  # runs gto: slow tier
 def test_versions_carry_commit_metrics_or_say_they_are_unavailable(registry_repo: dict) -> None:
     repo = registry_repo["repo"]
     data = json.loads(mergeml(repo, "registry", "--json", check=True).stdout)
@@ -74,6 +76,7 @@ def test_versions_carry_commit_metrics_or_say_they_are_unavailable(registry_repo
     assert "metrics unavailable" in text
 
 
+@pytest.mark.pipeline  # runs gto: slow tier
 def test_history_lists_every_assignment_in_order(registry_repo: dict) -> None:
     repo = registry_repo["repo"]
     items = json.loads(mergeml(repo, "history", "staging", "--json", check=True).stdout)
@@ -87,6 +90,7 @@ def test_history_lists_every_assignment_in_order(registry_repo: dict) -> None:
     assert "no assignments" in mergeml(repo, "history", "qa", check=True).stdout
 
 
+@pytest.mark.pipeline  # runs gto: slow tier
 def test_a_release_branch_that_disagrees_with_the_newest_tag_is_flagged(
     registry_repo: dict,
 ) -> None:
@@ -130,6 +134,7 @@ def test_a_broken_lock_file_at_one_version_is_unavailable_not_fatal(tmp_path: Pa
     assert version["model_md5"] is None
 
 
+@pytest.mark.pipeline  # runs gto: slow tier
 def test_gto_reads_the_tags_mergeml_writes(origin: Path) -> None:
     from tests.scm.repos import clone, write_model
 
@@ -161,6 +166,7 @@ def test_gto_reads_the_tags_mergeml_writes(origin: Path) -> None:
     assert theirs["version"] == ours["artifacts"]["tabular-model"]["latest"] == "v0.2.0"
 
 
+@pytest.mark.pipeline  # runs gto: slow tier
 def test_pre_release_versions_and_any_case_stages_agree_with_gto(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

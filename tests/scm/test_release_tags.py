@@ -8,7 +8,7 @@ import pytest
 
 from mergeml.api import release as api
 from mergeml.errors import PromotionError
-from tests.conftest import git, mergeml
+from tests.helpers import git, mergeml
 from tests.scm.repos import Said, clone, remote_refs, write_model
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from mergeml.api import release as api
-from tests.conftest import mergeml
+from tests.helpers import mergeml
 from tests.scm.repos import clone, write_model
 
 

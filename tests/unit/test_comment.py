@@ -5,10 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +21,7 @@ from mergeml.github.comment import (
     token_from_env,
     validate_request,
 )
-from tests.fake_http import QuietHandler
+from tests.fake_http import FakeServer, QuietHandler
 from tests.fake_http import serving as serve
 
 TOKEN = "ghs_test-secret-token-123"
@@ -37,35 +34,19 @@ PULL_RE = re.compile(r"/repos/([^/]+/[^/]+)/pulls/(\d+)")
 HEAD_SHA = "a" * 40
 
 
-@dataclass
-class Seen:
-    """One request as the server received it."""
-
-    method: str
-    path: str
-    authorization: str | None
-    body: bytes
-
-
-class FakeGitHub(ThreadingHTTPServer):
+class FakeGitHub(FakeServer):
     """In-memory issue comments with GitHub's auth, status codes and Link pagination."""
 
     page_size = 2
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.lock = threading.Lock()
-        self.log: list[Seen] = []
+        super().__init__(Handler)
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {(REPO, PR): []}
         self.pulls: dict[tuple[str, int], str] = {(REPO, PR): HEAD_SHA}
         self.next_id = 1000
         self.link_base = self.base_url  # origin written into Link headers
         self.redirect_to: str | None = None  # answer every request with a 301 here
         self.raw_reply: bytes | None = None  # answer every request with these bytes
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def add(self, body: str, user_type: str = "User", issue: tuple[str, int] = (REPO, PR)) -> int:
         """Seed a comment; return its id."""
@@ -84,11 +65,9 @@ class Handler(QuietHandler):
     server: FakeGitHub
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
+        raw = self._receive()
         gh = self.server
         with gh.lock:
-            gh.log.append(Seen(self.command, self.path, self.headers["Authorization"], raw))
             if gh.redirect_to:
                 self._send(301, {"message": "Moved"}, {"Location": gh.redirect_to})
             elif self.headers["Authorization"] != f"Bearer {TOKEN}":
@@ -141,29 +120,6 @@ class Handler(QuietHandler):
                 f'<{gh.link_base}{path}?per_page={size}&page=999>; rel="last"'
             )
         self._send(200, items, headers)
-
-    def _send(
-        self,
-        status: int,
-        data: object,
-        headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> None:
-        payload = json.dumps(data).encode() if raw is None else raw
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback requests must not be routed through a developer's proxy."""
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def serving() -> contextlib.AbstractContextManager[FakeGitHub]:

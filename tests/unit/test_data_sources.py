@@ -23,7 +23,7 @@ from mergeml.data.sources import (
 from mergeml.data.validate import validate_table
 from mergeml.errors import DataError
 from mergeml.scm import Git, tracked_by_git
-from tests.conftest import git
+from tests.helpers import git
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -251,3 +251,30 @@ def test_prepare_records_the_source_file_in_the_summary(tmp_path: Path) -> None:
     summary = prepare(params, tmp_path).summary
     assert summary["source"] == "file"
     assert summary["source_file"] == file_record(tmp_path, RAW)
+
+
+def test_preflight_checks_the_keys_the_prepare_stage_declares(tmp_path: Path) -> None:
+    from mergeml.data.preflight import preflight
+    from mergeml.errors import ConfigError
+    from tests.projects import ROOT
+
+    frame = pd.DataFrame({"x": np.arange(40.0), "label": [0, 1] * 20})
+    raw_file(tmp_path, RAW, frame.to_csv(index=False).encode())
+    columns = {"x": {"dtype": "float"}, "label": {"dtype": "int", "min": 0, "max": 0}}
+    data = {"source": "file", "path": RAW, "target": "label", "task": "classification"}
+    params = {
+        "seed": 1,
+        "data": {**data, "format": "auto", "columns": columns},
+        "split": {"test_size": 0.25, "stratify": True},
+        "model": "not read by prepare",
+    }
+    dvc_yaml = (ROOT / "dvc.yaml").read_text()
+    (tmp_path / "dvc.yaml").write_text(dvc_yaml)
+    with pytest.raises(DataError, match=r"column 'label': 20 values above the maximum 0"):
+        preflight([params], tmp_path, is_tracked=lambda path: True)
+    columns["label"]["max"] = 1
+    preflight([params], tmp_path, is_tracked=lambda path: True)
+    # The view is dvc.yaml's: a stage that does not declare `split` cannot read it.
+    (tmp_path / "dvc.yaml").write_text(dvc_yaml.replace("      - split\n", "", 1))
+    with pytest.raises(ConfigError, match=r"^params: missing key 'split'"):
+        preflight([params], tmp_path, is_tracked=lambda path: True)

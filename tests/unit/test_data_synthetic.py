@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import hashlib
 import json
 import math
+import os
 import platform
+import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
@@ -26,39 +27,9 @@ from mergeml.data.synthetic import (
 )
 from mergeml.data.validate import validate_table
 from mergeml.errors import DataError
-from tests.conftest import run
+from tests.unit._synthetic_digests import DEFAULT_DIGEST, DRIFT_NOISE_DIGEST, digests
 
 REPO = Path(__file__).resolve().parents[2]
-# The default embedded dataset (params/data/synthetic.yaml, seed 42), whose bytes dvc.lock
-# pins. Changing the generator on purpose means updating this digest and dvc.lock together;
-# a mismatch anywhere else means the data is not portable to this machine.
-DEFAULT_DIGEST = "7a5c44fa23fcb3ab9582bcee1130d700"
-DRIFT_NOISE_DIGEST = "14411c88a9502c38900fdbadaa3cf154"
-
-
-def frame_digest(frame: pd.DataFrame) -> str:
-    """md5 over every column's name, dtype and bytes (categoricals: categories and codes)."""
-    digest = hashlib.md5(usedforsecurity=False)
-    for name in frame.columns:
-        column = frame[name]
-        digest.update(f"{name}:{column.dtype}".encode())
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            digest.update(",".join(column.cat.categories).encode())
-            values = column.cat.codes.to_numpy()
-        else:
-            values = column.to_numpy()
-        digest.update(values.tobytes())
-    return digest.hexdigest()
-
-
-def digests() -> dict[str, str]:
-    """Digests of the default dataset and of a drifted one with noise columns."""
-    return {
-        "default": frame_digest(generate_transactions(50_000, seed=42)),
-        "drift_noise": frame_digest(
-            generate_transactions(50_000, seed=42, drift=True, n_noise_features=3)
-        ),
-    }
 
 
 def test_same_arguments_give_an_identical_frame() -> None:
@@ -254,7 +225,7 @@ def test_the_default_dataset_has_its_pinned_bytes() -> None:
 _CHILD = r"""
 import contextlib, io, json, re
 import numpy as np
-from tests.unit.test_data_synthetic import digests
+from tests.unit._synthetic_digests import digests
 
 with contextlib.redirect_stdout(io.StringIO()) as runtime:
     np.show_runtime()
@@ -271,11 +242,26 @@ _AVX512 = ("X86_V4", "AVX512_ICL", "AVX512_SPR")
 _AVX2 = ("X86_V3",)
 
 
-def _child(**env: str) -> dict:
-    """Build the datasets in a fresh interpreter with ``env``; its digests and dispatch."""
-    env = {"NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": "", **env}
-    proc = run([sys.executable, "-c", _CHILD], REPO, env=env)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _children(*envs: dict[str, str]) -> list[dict]:
+    """Build the datasets in fresh interpreters, one per ``env`` and all at once; the
+    digests and dispatch of each."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD],
+            cwd=REPO,
+            env={**os.environ, "NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": "", **env},
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for env in envs
+    ]
+    results = []
+    for env, proc in zip(envs, procs, strict=True):
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{env} exited {proc.returncode}\n{out}\n{err}"
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 @pytest.mark.skipif(
@@ -288,21 +274,24 @@ def test_the_data_is_identical_under_every_simd_dispatch_and_blas_core() -> None
     AVX-512 (then only the AVX2 switch changes dispatch), which is why the guard above
     checks that no dispatched transcendental is reachable at all.
     """
-    base = _child()
+    cores = ("Nehalem", "Sandybridge")
+    base, no_avx512, no_avx2, *blas_runs = _children(
+        {},
+        {"NPY_DISABLE_CPU_FEATURES": " ".join(_AVX512)},
+        {"NPY_DISABLE_CPU_FEATURES": " ".join(_AVX2 + _AVX512)},
+        *({"OPENBLAS_CORETYPE": core} for core in cores),
+    )
     assert base["found"] is not None
     assert base["digests"] == digests()
 
-    no_avx512 = _child(NPY_DISABLE_CPU_FEATURES=" ".join(_AVX512))
     assert not set(no_avx512["found"]) & set(_AVX512)
     if set(base["found"]) & set(_AVX512):
         assert no_avx512["found"] != base["found"]
-    no_avx2 = _child(NPY_DISABLE_CPU_FEATURES=" ".join(_AVX2 + _AVX512))
     assert not set(no_avx2["found"]) & set(_AVX2 + _AVX512)
     if set(base["found"]) & set(_AVX2):
         assert no_avx2["found"] != base["found"]
     runs = [no_avx512, no_avx2]
-    for core in ("Nehalem", "Sandybridge"):
-        blas = _child(OPENBLAS_CORETYPE=core)
+    for core, blas in zip(cores, blas_runs, strict=True):
         if base["blas"] is not None:
             assert blas["blas"].lower() == core.lower()
         runs.append(blas)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -18,7 +15,7 @@ import pytest
 from mergeml.errors import GitHubError
 from mergeml.github.comment import GitHubClient
 from mergeml.github.release import MAX_RELEASE_BODY, check_tag, publish_release
-from tests.fake_http import QuietHandler
+from tests.fake_http import FakeServer, QuietHandler
 from tests.fake_http import serving as serve
 
 TOKEN = "ghs_release-secret-token-456"
@@ -31,32 +28,16 @@ CREATE_RE = re.compile(r"/repos/([^/]+/[^/]+)/releases")
 EDIT_RE = re.compile(r"/repos/([^/]+/[^/]+)/releases/(\d+)")
 
 
-@dataclass
-class Seen:
-    """One request as the server received it (the path still percent-encoded)."""
-
-    method: str
-    path: str
-    authorization: str | None
-    body: bytes
-
-
-class FakeGitHub(ThreadingHTTPServer):
+class FakeGitHub(FakeServer):
     """In-memory tags and releases with GitHub's auth, status codes and error bodies."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.lock = threading.Lock()
-        self.log: list[Seen] = []
+        super().__init__(Handler)
         self.tags: set[tuple[str, str]] = {(REPO, TAG)}
         self.releases: dict[int, dict[str, Any]] = {}
         self.repos: dict[int, str] = {}
         self.next_id = 5000
         self.fail_with: tuple[int, str] | None = None  # answer writes with this error
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def add_release(self, tag: str, body: str = "old notes") -> int:
         self.next_id += 1
@@ -76,10 +57,9 @@ class Handler(QuietHandler):
     server: FakeGitHub
 
     def _handle(self) -> None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self._receive()
         gh = self.server
         with gh.lock:
-            gh.log.append(Seen(self.command, self.path, self.headers["Authorization"], raw))
             if self.headers["Authorization"] != f"Bearer {TOKEN}":
                 self._send(401, {"message": "Bad credentials"})
             elif gh.fail_with and self.command != "GET":
@@ -110,21 +90,6 @@ class Handler(QuietHandler):
             self._send(200, release)
         else:
             self._send(404, {"message": "Not Found"})
-
-    def _send(self, status: int, data: object) -> None:
-        payload = json.dumps(data).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Loopback requests must not be routed through a developer's proxy."""
-    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
@@ -313,7 +278,7 @@ def test_a_malformed_release_object_is_an_error(github: FakeGitHub, client: GitH
 def test_the_cli_publishes_a_notes_file_and_refuses_a_missing_one(
     github: FakeGitHub, tmp_path: Path
 ) -> None:
-    from tests.conftest import mergeml, run
+    from tests.helpers import mergeml, run
 
     notes = tmp_path / "model-card.md"
     notes.write_text("# Model card: tabular-model\n")

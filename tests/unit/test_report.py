@@ -22,7 +22,7 @@ from mergeml.review.report import (
 )
 from mergeml.review.report.curves import binned_predictions, pr_on_grid, roc_on_grid
 from mergeml.scm import Git
-from tests.conftest import git
+from tests.helpers import git
 from tests.projects import ROOT
 
 EVIL_BRANCH = "a$(id)b"

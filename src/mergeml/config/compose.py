@@ -57,33 +57,42 @@ def parse_overrides(
             ovr = parser.parse_override(text)
         except HydraException as exc:
             raise ConfigError(f"malformed override '{text}': {exc}") from exc
-        if ovr.is_add() or ovr.is_force_add():
-            raise ConfigError(
-                f"override '{text}' adds key '{ovr.key_or_group}': mergeml refuses '+'/'++'"
-                " additions; declare the key in a file under params/ instead"
-            )
-        if ovr.is_delete():
-            raise ConfigError(f"override '{text}' deletes a key: mergeml refuses '~' deletions")
-        if ovr.package is not None:
-            raise ConfigError(f"override '{text}': package overrides (@) are not supported")
+        _refuse_unsupported(ovr, text)
         key = ovr.key_or_group
-        is_group = key in known
         sweep: tuple[str, ...] = ()
         if ovr.is_sweep_override():
             if not allow_sweeps:
                 raise UsageError(f"override '{text}' is a sweep; sweeps run with `mergeml exp run`")
             sweep = tuple(ovr.sweep_string_iterator())
         values = sweep or (ovr.get_value_element_as_str(),)
-        if is_group:
-            for choice in values:
-                if choice not in known[key] and choice != "null":
-                    options = ", ".join(known[key]) or "none"
-                    raise ConfigError(
-                        f"unknown option '{choice}' for group '{key}' in override '{text}'"
-                        f" (available in params/{key}/: {options})"
-                    )
-        parsed.append(Override(text, key, values[0], is_group, sweep))
+        if key in known:
+            _check_group_options(key, values, known[key], text)
+        parsed.append(Override(text, key, values[0], key in known, sweep))
     return parsed
+
+
+def _refuse_unsupported(ovr: Any, text: str) -> None:
+    """ConfigError for the override forms mergeml refuses: `+`, `++`, `~` and `@`."""
+    if ovr.is_add() or ovr.is_force_add():
+        raise ConfigError(
+            f"override '{text}' adds key '{ovr.key_or_group}': mergeml refuses '+'/'++'"
+            " additions; declare the key in a file under params/ instead"
+        )
+    if ovr.is_delete():
+        raise ConfigError(f"override '{text}' deletes a key: mergeml refuses '~' deletions")
+    if ovr.package is not None:
+        raise ConfigError(f"override '{text}': package overrides (@) are not supported")
+
+
+def _check_group_options(group: str, choices: Sequence[str], options: list[str], text: str) -> None:
+    """ConfigError unless every choice is an option of ``group`` (a file under params/) or null."""
+    for choice in choices:
+        if choice not in options and choice != "null":
+            available = ", ".join(options) or "none"
+            raise ConfigError(
+                f"unknown option '{choice}' for group '{group}' in override '{text}'"
+                f" (available in params/{group}/: {available})"
+            )
 
 
 def _hydra_compose(params_dir: Path, overrides: Sequence[str]) -> dict[str, Any]:

@@ -6,10 +6,19 @@ one of these models or raises ConfigError naming the key path.
 
 from __future__ import annotations
 
+import math
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from mergeml.errors import ConfigError
@@ -72,13 +81,98 @@ def check_data_path(path: str) -> str:
     return path
 
 
+ColumnDtype = Literal["float", "int", "bool", "category", "str"]
+COLUMN_DTYPES: tuple[str, ...] = get_args(ColumnDtype)
+NUMERIC_DTYPES: frozenset[str] = frozenset({"float", "int"})
+LABEL_DTYPES: frozenset[str] = frozenset({"category", "str"})
+
+
+def _known_dtype(value: object) -> object:
+    if not isinstance(value, str) or value not in COLUMN_DTYPES:
+        expected = ", ".join(COLUMN_DTYPES)
+        raise PydanticCustomError(
+            "unknown_dtype", f"unknown dtype {value!r} (expected one of {expected})"
+        )
+    return value
+
+
+def _true_or_false(value: object) -> object:
+    if not isinstance(value, bool):
+        raise PydanticCustomError("not_a_bool", f"'nullable' must be true or false, got {value!r}")
+    return value
+
+
+def _number(key: str) -> BeforeValidator:
+    def check(value: object) -> object:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PydanticCustomError("not_a_number", f"'{key}' must be a number, got {value!r}")
+        if math.isnan(value):
+            raise PydanticCustomError("nan", f"'{key}' must not be NaN")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _labels(value: object) -> object:
+    """A non-empty list of distinct strings, as a tuple."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise PydanticCustomError("not_labels", "'categories' must be a list of strings")
+    if not value:
+        raise PydanticCustomError(
+            "no_labels", "'categories' must not be empty (leave it out: any label)"
+        )
+    bad = [c for c in value if not isinstance(c, str)]
+    if bad:
+        raise PydanticCustomError(
+            "not_labels", f"{len(bad)} categories are not strings (e.g. {bad[0]!r})"
+        )
+    if len(set(value)) != len(value):
+        raise PydanticCustomError("duplicate_labels", "categories contain duplicates")
+    return tuple(value)
+
+
+class ColumnConfig(_Frozen):
+    """One declared column of a data file (``data.columns.<name>``): the data contract.
+
+    ``min``/``max`` (inclusive) apply to ``float`` and ``int`` columns only;
+    ``categories`` to ``category`` and ``str`` columns only (None: any label).
+    """
+
+    dtype: Annotated[ColumnDtype, BeforeValidator(_known_dtype)]
+    nullable: Annotated[bool, BeforeValidator(_true_or_false)] = False
+    min: Annotated[int | float | None, _number("min")] = None
+    max: Annotated[int | float | None, _number("max")] = None
+    categories: Annotated[tuple[str, ...] | None, BeforeValidator(_labels)] = None
+
+    @model_validator(mode="after")
+    def _fits_dtype(self) -> ColumnConfig:
+        for key, bound in (("min", self.min), ("max", self.max)):
+            if bound is not None and self.dtype not in NUMERIC_DTYPES:
+                raise PydanticCustomError(
+                    "bound_on_labels", f"'{key}' is only allowed for float or int columns"
+                )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError(
+                "empty_range", f"min {self.min} is greater than max {self.max}"
+            )
+        if self.categories is not None and self.dtype not in LABEL_DTYPES:
+            raise PydanticCustomError(
+                "labels_on_numbers", "'categories' is only allowed for category or str columns"
+            )
+        return self
+
+
 class FileData(_Frozen):
     source: Literal["file"]
     path: Annotated[str, Field(min_length=1), AfterValidator(check_data_path)]
     target: Annotated[str, Field(min_length=1)]
     task: Task
     format: Literal["auto", "csv", "parquet"]
-    columns: dict[str, dict[str, Any]] | None = None
+    columns: dict[str, ColumnConfig] | None = None
 
 
 DataConfig = Annotated[
@@ -147,21 +241,39 @@ class Params(_Frozen):
 M = TypeVar("M", bound=BaseModel)
 
 
+_SOURCE_TAGS = frozenset({"synthetic", "breast_cancer", "diabetes", "file"})
+
+
 def _location(loc: tuple[int | str, ...], prefix: str) -> str:
-    tags = {"synthetic", "breast_cancer", "diabetes", "file"}
-    parts = [str(p) for p in loc if str(p) not in tags]
-    return ".".join([prefix, *parts] if prefix else parts) or "(root)"
+    """Dotted key path of a pydantic error location, without the data source's tag.
+
+    The tag is the union member pydantic tried (`data.file.path`); it is dropped only
+    where it can occur, so a column named `file` still shows in `data.columns.file`.
+    """
+    parts = [str(p) for p in loc]
+    kept = [
+        p
+        for i, p in enumerate(parts)
+        if not (p in _SOURCE_TAGS and (i == 0 or parts[i - 1] == "data"))
+    ]
+    return ".".join([prefix, *kept] if prefix else kept) or "(root)"
 
 
 def parse_section(model: type[M], value: object, *, where: str, prefix: str = "") -> M:
-    """Validate ``value`` into ``model``; one ConfigError line naming the key path."""
+    """Validate ``value`` into ``model``; one ConfigError line naming the key path.
+
+    An unknown key is reported before anything else: a typo (`dtyp`) also makes the
+    key it was meant to be look missing, and the typo is what the user must fix.
+    """
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         key = _location(tuple(err["loc"]), prefix)
         got = err.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        said = isinstance(got, dict | list) or repr(got) in err["msg"]
+        shown = "" if said else f" (got {got!r})"
         extra = f"; {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"{where}: unknown key '{key}'{extra}") from exc

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mergeml.config.schema import FileData, PrepareParams, parse_section
+from mergeml.config.stage import declared_keys, view
 from mergeml.data.prepare import load_and_validate
 from mergeml.data.sources import require_tracked
 
@@ -27,10 +28,11 @@ def preflight(
     file must be tracked by DVC or, as ``is_tracked`` tells, by git: experiments run in
     clean copies that hold nothing else.
     """
+    keys = declared_keys(root / "dvc.yaml", "prepare")  # what the stage itself will read
     seen: set[str] = set()
     for params in param_sets:
-        view = {k: params[k] for k in ("seed", "data", "split")}
-        prepared = parse_section(PrepareParams, view, where="params")
+        declared = view(params, keys, where="params")
+        prepared = parse_section(PrepareParams, declared, where="params")
         key = prepared.data.model_dump_json()
         if isinstance(prepared.data, FileData) and key not in seen:
             seen.add(key)

@@ -16,7 +16,7 @@ from mergeml.config.schema import (
     PrepareParams,
     SyntheticData,
 )
-from mergeml.data.spec import TableSpec, columns_from_mapping
+from mergeml.data.spec import TableSpec
 from mergeml.data.split import check_no_overlap, split_frame
 from mergeml.data.validate import validate_table
 from mergeml.errors import DataError
@@ -57,7 +57,7 @@ def load_source(data: DataConfig, root: Path) -> tuple[pd.DataFrame, TableSpec |
         frame = read_table(source_path(root, data.path), fmt=data.format)
         if not data.columns:
             return frame, None
-        spec = TableSpec(columns=columns_from_mapping(data.columns))
+        spec = TableSpec.from_config(data.columns)
         return as_declared_categories(frame, spec), spec
     raise DataError(f"unsupported data source {data!r}")  # pragma: no cover - schema forbids
 

@@ -1,19 +1,24 @@
-"""Frozen, typed description of a table contract: columns, dtypes, nulls, ranges, categories."""
+"""Frozen, typed description of a table contract: columns, dtypes, nulls, ranges, categories.
+
+The rules for one column live in one place, the params schema
+(:class:`mergeml.config.schema.ColumnConfig`, what `data.columns` holds): `mergeml params
+check` refuses a bad declaration before anything runs, and every :class:`ColumnSpec`,
+declared in params.yaml or in code, is checked by the same model.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any
 
+from pydantic import ValidationError
+
+from mergeml.config.schema import COLUMN_DTYPES, ColumnConfig, ColumnDtype
 from mergeml.errors import DataError
 
-Dtype = Literal["float", "int", "bool", "category", "str"]
-DTYPES: tuple[str, ...] = get_args(Dtype)
-_NUMERIC: frozenset[str] = frozenset({"float", "int"})
-_LABELLED: frozenset[str] = frozenset({"category", "str"})
-_MAPPING_KEYS: frozenset[str] = frozenset({"dtype", "nullable", "min", "max", "categories"})
+Dtype = ColumnDtype
+DTYPES: tuple[str, ...] = COLUMN_DTYPES
 
 
 @dataclass(frozen=True)
@@ -32,40 +37,22 @@ class ColumnSpec:
     categories: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        where = f"column {self.name!r}"
         if not isinstance(self.name, str) or not self.name:
             raise DataError(f"column name must be a non-empty string, got {self.name!r}")
-        if self.dtype not in DTYPES:
-            raise DataError(
-                f"{where}: unknown dtype {self.dtype!r} (expected one of {', '.join(DTYPES)})"
-            )
-        if not isinstance(self.nullable, bool):
-            raise DataError(f"{where}: 'nullable' must be true or false, got {self.nullable!r}")
-        for key, bound in (("min", self.min), ("max", self.max)):
-            if bound is None:
-                continue
-            if self.dtype not in _NUMERIC:
-                raise DataError(f"{where}: {key!r} is only allowed for float or int columns")
-            if isinstance(bound, bool) or not isinstance(bound, int | float):
-                raise DataError(f"{where}: {key!r} must be a number, got {bound!r}")
-            if math.isnan(bound):
-                raise DataError(f"{where}: {key!r} must not be NaN")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise DataError(f"{where}: min {self.min} is greater than max {self.max}")
-        if self.categories is not None:
-            _check_categories(where, self.dtype, self.categories)
+        settings = {
+            "dtype": self.dtype,
+            "nullable": self.nullable,
+            "min": self.min,
+            "max": self.max,
+            "categories": self.categories,
+        }
+        config = column_config(self.name, settings)
+        object.__setattr__(self, "categories", config.categories)  # a list becomes a tuple
 
-
-def _check_categories(where: str, dtype: str, categories: object) -> None:
-    if dtype not in _LABELLED:
-        raise DataError(f"{where}: 'categories' is only allowed for category or str columns")
-    if not isinstance(categories, tuple) or not categories:
-        raise DataError(f"{where}: 'categories' must be a non-empty tuple of strings")
-    bad = [c for c in categories if not isinstance(c, str)]
-    if bad:
-        raise DataError(f"{where}: {len(bad)} categories are not strings (e.g. {bad[0]!r})")
-    if len(set(categories)) != len(categories):
-        raise DataError(f"{where}: categories contain duplicates")
+    @classmethod
+    def from_config(cls, name: str, config: ColumnConfig) -> ColumnSpec:
+        """The contract of column ``name`` as params.yaml declares it."""
+        return cls(name, config.dtype, config.nullable, config.min, config.max, config.categories)
 
 
 @dataclass(frozen=True)
@@ -86,6 +73,34 @@ class TableSpec:
         """Column names in declared order."""
         return tuple(c.name for c in self.columns)
 
+    @classmethod
+    def from_config(cls, columns: Mapping[str, ColumnConfig]) -> TableSpec:
+        """The strict contract that `data.columns` declares, in declared order."""
+        return cls(columns=tuple(ColumnSpec.from_config(n, c) for n, c in columns.items()))
+
+
+def column_config(name: str, settings: Mapping[str, Any]) -> ColumnConfig:
+    """Validate one column's settings with the params schema; DataError naming the column."""
+    try:
+        return ColumnConfig.model_validate(dict(settings))
+    except ValidationError as exc:
+        raise DataError(f"column {name!r}: {_problem(exc)}") from exc
+
+
+def _problem(exc: ValidationError) -> str:
+    """The first problem, in the words of a YAML column declaration."""
+    errors = exc.errors()
+    unknown = [str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        allowed = ", ".join(sorted(ColumnConfig.model_fields))
+        listed = ", ".join(repr(k) for k in sorted(unknown))
+        plural = "key" if len(unknown) == 1 else "keys"
+        return f"unknown {plural} {listed} (allowed: {allowed})"
+    err = errors[0]
+    if err["type"] == "missing":
+        return f"missing required key {str(err['loc'][-1])!r}"
+    return str(err["msg"])
+
 
 def columns_from_mapping(mapping: Mapping[str, object]) -> tuple[ColumnSpec, ...]:
     """Build column specs from ``{name: {dtype, nullable, min, max, categories}}`` (YAML shape).
@@ -96,30 +111,7 @@ def columns_from_mapping(mapping: Mapping[str, object]) -> tuple[ColumnSpec, ...
         raise DataError(f"schema must be a mapping of column names, got {type(mapping).__name__}")
     specs = []
     for name, settings in mapping.items():
-        where = f"column {name!r}"
         if not isinstance(settings, Mapping):
-            raise DataError(f"{where}: expected a mapping of settings, got {settings!r}")
-        unknown = sorted(str(k) for k in settings if k not in _MAPPING_KEYS)
-        if unknown:
-            allowed = ", ".join(sorted(_MAPPING_KEYS))
-            listed = ", ".join(repr(k) for k in unknown)
-            plural = "key" if len(unknown) == 1 else "keys"
-            raise DataError(f"{where}: unknown {plural} {listed} (allowed: {allowed})")
-        if "dtype" not in settings:
-            raise DataError(f"{where}: missing required key 'dtype'")
-        categories = settings.get("categories")
-        if categories is not None:
-            if isinstance(categories, str) or not isinstance(categories, list | tuple):
-                raise DataError(f"{where}: 'categories' must be a list of strings")
-            categories = tuple(categories)
-        specs.append(
-            ColumnSpec(
-                name=name,
-                dtype=settings["dtype"],
-                nullable=settings.get("nullable", False),
-                min=settings.get("min"),
-                max=settings.get("max"),
-                categories=categories,
-            )
-        )
+            raise DataError(f"column {name!r}: expected a mapping of settings, got {settings!r}")
+        specs.append(ColumnSpec.from_config(name, column_config(name, settings)))
     return tuple(specs)

@@ -15,7 +15,8 @@ or without AVX2/AVX-512, Apple Silicon, glibc or macOS libm), because its bytes 
 in ``dvc.lock``. Randomness is only the raw 64-bit words of ``np.random.PCG64(seed)``,
 turned into floats exactly; every float operation is one whose result IEEE 754 fixes
 (``+ - * /``, ``sqrt``, comparisons, ``min``/``max``, ``rint``, ``ldexp``, bit arithmetic),
-with ``exp``/``log`` and the samplers built from them in :mod:`mergeml.data.exactmath`.
+with ``exp``/``log`` in :mod:`mergeml.data.exactmath` and the samplers built from them in
+:mod:`mergeml.data.exactrandom`.
 No libm, no NumPy SIMD transcendentals, no ``Generator`` distributions, no float sums, and
 the positives are chosen by value with ties broken by position, not by a sort's tie order.
 """
@@ -27,7 +28,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from mergeml.data import exactmath
+from mergeml.data import exactmath, exactrandom
 from mergeml.data.spec import ColumnSpec, TableSpec
 from mergeml.errors import DataError
 
@@ -121,83 +122,125 @@ def generate_transactions(
     _check_noise_features(n_noise_features)
 
     bits = np.random.PCG64(seed)
-    n = n_rows
-    cols: dict[str, np.ndarray | pd.Categorical] = {}
-
-    merchant = exactmath.choice(bits, n, _MERCHANT_MIX).astype(np.int8)
-    channel = exactmath.choice(bits, n, _CHANNEL_MIX[drift]).astype(np.int8)
-    country = exactmath.choice(bits, n, _COUNTRY_MIX[drift]).astype(np.int8)
-    card_not_present = channel != CHANNELS.index("in_store")
-
-    risk = _MERCHANT_RISK[merchant]
-    risk += _CHANNEL_RISK[channel]
-    risk += _CROSS_BORDER_RISK * (country != COUNTRIES.index(HOME_COUNTRY))
-
-    log_amount = _normal(bits, n, 4.0 if drift else 3.6, 1.0 if drift else 0.9)
-    cols["amount"] = exactmath.exp(log_amount)
-    z = log_amount - 3.6
-    z /= 0.9
-    risk += 0.7 * z
-    np.maximum(z, 0.0, out=z)
-    z *= card_not_present
-    risk += 0.6 * z
-    del log_amount, z
-
-    hour = _normal(bits, n, 14.0, 4.5)
-    np.mod(hour, 24.0, out=hour)
-    risk += 1.2 * (hour < 5.0)
-    cols["hour_of_day"] = hour
-
-    log_distance = _normal(bits, n, 2.0 if drift else 1.5, 1.2)
-    cols["distance_from_home_km"] = exactmath.exp(log_distance)
-    log_distance -= 1.5
-    log_distance *= 0.6 / 1.2
-    risk += log_distance
-    del log_distance
-
-    age = exactmath.erlang(bits, n, 2, 250.0 if drift else 400.0)
-    risk += 1.5 * exactmath.exp(age / -45.0)
-    cols["account_age_days"] = age
-
-    count = exactmath.poisson(bits, n, 4.0 if drift else 3.0)
-    risk += 0.3 * np.minimum(count, 12.0)
-    cols["txn_count_24h"] = count
-
-    score = exactmath.beta(bits, n, 2, 6)
-    score += 0.05 * (merchant == MERCHANT_CATEGORIES.index("gambling"))
-    np.clip(score, 0.0, 1.0, out=score)
-    risk += 3.0 * score
-    cols["merchant_risk_score"] = score
-
-    log_ratio = _normal(bits, n, 0.0, 0.5)
-    cols["amount_to_avg_ratio"] = exactmath.exp(log_ratio)
-    risk += 1.6 * log_ratio
-    del log_ratio
-
-    cols["merchant_category"] = _categorical(merchant, MERCHANT_CATEGORIES)
-    cols["channel"] = _categorical(channel, CHANNELS)
-    cols["country"] = _categorical(country, COUNTRIES)
-    del merchant, channel, country, card_not_present
-
+    cols, risk = _informative_columns(bits, n_rows, drift)
     risk *= _SIGNAL_STRENGTH
-    risk += exactmath.logistic(bits, n)
-    label = _top_k_mask(risk, _n_positive(n, positive_rate)).astype(np.int64)
+    risk += exactrandom.logistic(bits, n_rows)
+    label = _top_k_mask(risk, _n_positive(n_rows, positive_rate)).astype(np.int64)
     del risk
 
     for name in noise_feature_names(n_noise_features):
-        cols[name] = exactmath.standard_normal(bits, n)
+        cols[name] = exactrandom.standard_normal(bits, n_rows)
     cols[TARGET] = label
 
     frame = pd.DataFrame(cols, copy=False)
     log.debug(
         "generated %d transactions (seed=%d, drift=%s, %d noise features, %d positives)",
-        n,
+        n_rows,
         seed,
         drift,
         n_noise_features,
         int(label.sum()),
     )
     return frame
+
+
+# The draws below happen in a fixed order, each from the next words of the stream, and
+# every helper adds its terms to ``risk`` in place: the order of the calls and of the
+# additions is part of the data (floating-point addition is not associative).
+
+
+def _informative_columns(
+    bits: np.random.PCG64, n: int, drift: bool
+) -> tuple[dict[str, np.ndarray | pd.Categorical], np.ndarray]:
+    """The ten informative columns, in frame order, and the latent risk they add up to."""
+    merchant = exactrandom.choice(bits, n, _MERCHANT_MIX).astype(np.int8)
+    channel = exactrandom.choice(bits, n, _CHANNEL_MIX[drift]).astype(np.int8)
+    country = exactrandom.choice(bits, n, _COUNTRY_MIX[drift]).astype(np.int8)
+    card_not_present = channel != CHANNELS.index("in_store")
+
+    risk = _MERCHANT_RISK[merchant]
+    risk += _CHANNEL_RISK[channel]
+    risk += _CROSS_BORDER_RISK * (country != COUNTRIES.index(HOME_COUNTRY))
+
+    cols: dict[str, np.ndarray | pd.Categorical] = {
+        "amount": _amount(bits, n, drift, card_not_present, risk),
+        "hour_of_day": _hour_of_day(bits, n, risk),
+        "distance_from_home_km": _distance_from_home(bits, n, drift, risk),
+        "account_age_days": _account_age(bits, n, drift, risk),
+        "txn_count_24h": _txn_count(bits, n, drift, risk),
+        "merchant_risk_score": _merchant_risk_score(bits, n, merchant, risk),
+        "amount_to_avg_ratio": _amount_to_avg_ratio(bits, n, risk),
+        "merchant_category": _categorical(merchant, MERCHANT_CATEGORIES),
+        "channel": _categorical(channel, CHANNELS),
+        "country": _categorical(country, COUNTRIES),
+    }
+    return cols, risk
+
+
+def _amount(
+    bits: np.random.PCG64, n: int, drift: bool, card_not_present: np.ndarray, risk: np.ndarray
+) -> np.ndarray:
+    """Log-normal amounts; large ones are riskier, more so when the card is not present."""
+    log_amount = _normal(bits, n, 4.0 if drift else 3.6, 1.0 if drift else 0.9)
+    amount = exactmath.exp(log_amount)
+    z = log_amount - 3.6
+    z /= 0.9
+    risk += 0.7 * z
+    np.maximum(z, 0.0, out=z)
+    z *= card_not_present
+    risk += 0.6 * z
+    return amount
+
+
+def _hour_of_day(bits: np.random.PCG64, n: int, risk: np.ndarray) -> np.ndarray:
+    """Hours around mid-afternoon, wrapped to [0, 24); the small hours are riskier."""
+    hour = _normal(bits, n, 14.0, 4.5)
+    np.mod(hour, 24.0, out=hour)
+    risk += 1.2 * (hour < 5.0)
+    return hour
+
+
+def _distance_from_home(bits: np.random.PCG64, n: int, drift: bool, risk: np.ndarray) -> np.ndarray:
+    """Log-normal distances; risk grows with the log distance."""
+    log_distance = _normal(bits, n, 2.0 if drift else 1.5, 1.2)
+    distance = exactmath.exp(log_distance)
+    log_distance -= 1.5
+    log_distance *= 0.6 / 1.2
+    risk += log_distance
+    return distance
+
+
+def _account_age(bits: np.random.PCG64, n: int, drift: bool, risk: np.ndarray) -> np.ndarray:
+    """Erlang account ages in days; new accounts are riskier."""
+    age = exactrandom.erlang(bits, n, 2, 250.0 if drift else 400.0)
+    risk += 1.5 * exactmath.exp(age / -45.0)
+    return age
+
+
+def _txn_count(bits: np.random.PCG64, n: int, drift: bool, risk: np.ndarray) -> np.ndarray:
+    """Poisson counts of the last day's transactions; bursts are riskier (capped at 12)."""
+    count = exactrandom.poisson(bits, n, 4.0 if drift else 3.0)
+    risk += 0.3 * np.minimum(count, 12.0)
+    return count
+
+
+def _merchant_risk_score(
+    bits: np.random.PCG64, n: int, merchant: np.ndarray, risk: np.ndarray
+) -> np.ndarray:
+    """Beta(2, 6) scores in [0, 1], a little higher for gambling merchants."""
+    score = exactrandom.beta(bits, n, 2, 6)
+    score += 0.05 * (merchant == MERCHANT_CATEGORIES.index("gambling"))
+    np.clip(score, 0.0, 1.0, out=score)
+    risk += 3.0 * score
+    return score
+
+
+def _amount_to_avg_ratio(bits: np.random.PCG64, n: int, risk: np.ndarray) -> np.ndarray:
+    """Log-normal ratio of the amount to the card's average; unusual amounts are riskier."""
+    log_ratio = _normal(bits, n, 0.0, 0.5)
+    ratio = exactmath.exp(log_ratio)
+    risk += 1.6 * log_ratio
+    return ratio
 
 
 def _check_noise_features(n_noise_features: int) -> None:
@@ -211,7 +254,7 @@ def _check_noise_features(n_noise_features: int) -> None:
 
 def _normal(bits: np.random.PCG64, n: int, mean: float, sd: float) -> np.ndarray:
     """``mean + sd * N(0, 1)``, portable."""
-    values = exactmath.standard_normal(bits, n)
+    values = exactrandom.standard_normal(bits, n)
     values *= sd
     values += mean
     return values
