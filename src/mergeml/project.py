@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mergeml.config.dvcyaml import artifact_name, artifact_path, metrics_in
 from mergeml.errors import ConfigError
 from mergeml.scm import Git
 
@@ -66,35 +67,16 @@ def _params_files(doc: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(files)
 
 
-def _metrics_files(doc: Mapping[str, Any]) -> list[str]:
-    """Metrics files declared by stages' `metrics:` and the top-level `metrics:`, in order
-    (as `config.stage.metrics_in`, which imports the schema)."""
-    entries = list(doc.get("metrics") or [])
-    stages = doc.get("stages")
-    for stage in stages.values() if isinstance(stages, Mapping) else []:
-        if isinstance(stage, Mapping):
-            entries.extend(stage.get("metrics") or [])
-    found: list[str] = []
-    for entry in entries:
-        name = str(next(iter(entry)) if isinstance(entry, Mapping) and entry else entry)
-        if name not in found:
-            found.append(name)
-    return found
-
-
 def _model(doc: Mapping[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    """(name, path) of the model artifact and every artifact's (name, path): the name is the
-    first artifact's, the path the first `type: model` one's, else the first artifact's
-    (as `config.stage.artifact_name` and `artifact_path`)."""
+    """(name, path) of the model artifact and every artifact's (name, path)."""
     artifacts = doc.get("artifacts")
-    if not isinstance(artifacts, Mapping) or not artifacts:
-        return DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, ()
-    entries = [
-        (str(k), a) for k, a in artifacts.items() if isinstance(a, Mapping) and a.get("path")
-    ]
-    models = [a for _, a in entries if a.get("type") == "model"] or [a for _, a in entries]
-    path = str(models[0]["path"]) if models else DEFAULT_MODEL_PATH
-    return str(next(iter(artifacts))), path, tuple((k, str(a["path"])) for k, a in entries)
+    entries = tuple(
+        (str(k), str(a["path"]))
+        for k, a in (artifacts.items() if isinstance(artifacts, Mapping) else ())
+        if isinstance(a, Mapping) and a.get("path")
+    )
+    name = artifact_name(doc, DEFAULT_MODEL_NAME)
+    return name, artifact_path(doc) or DEFAULT_MODEL_PATH, entries
 
 
 def layout_from_text(text: str | None) -> Layout:
@@ -105,7 +87,7 @@ def layout_from_text(text: str | None) -> Layout:
         doc = None
     if not isinstance(doc, Mapping):
         return DEFAULT_LAYOUT
-    metrics = _metrics_files(doc)
+    metrics = metrics_in(doc)
     name, path, artifacts = _model(doc)
     return Layout(
         model=name,
