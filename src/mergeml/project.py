@@ -30,6 +30,7 @@ PARAMS_FILE = "params.yaml"
 DEFAULT_MODEL_NAME = "model"
 DEFAULT_MODEL_PATH = "models/model.skops"
 DEFAULT_METRICS = "reports/metrics.json"
+RELEASE_PREFIX = "release/"  # the branch whose head is the truth of a stage
 MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -187,3 +188,8 @@ def gate_rules(side: Side) -> GatesConfig:
     evaluate = doc.get("evaluate") if isinstance(doc, Mapping) else None
     rules = evaluate.get("gates") if isinstance(evaluate, Mapping) else None
     return parse_section(GatesConfig, rules or {}, where=where, prefix="evaluate.gates")
+
+
+def release_branch(stage: str) -> str:
+    """The branch of ``stage``: its head is what the stage holds."""
+    return f"{RELEASE_PREFIX}{stage}"

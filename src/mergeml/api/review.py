@@ -63,12 +63,13 @@ def _metrics_file() -> str:
 
 def _base_ref(base_ref: str | None, against: str | None) -> str:
     """``base_ref``, or the head of release/AGAINST here or on origin."""
+    from mergeml.project import release_branch
     from mergeml.scm import Git, ScmError
 
     if not against:
         assert base_ref is not None
         return base_ref
-    ref = Git().first_existing([f"release/{against}", f"origin/release/{against}"])
+    ref = Git().first_existing([release_branch(against), f"origin/{release_branch(against)}"])
     if ref is None:
         raise ScmError(
             f"no release/{against} branch here or on origin; "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mergeml.config.lockfile import md5_in_lock_text
 from mergeml.errors import PromotionError
-from mergeml.project import LOCK_FILE, Layout, gate_rules, git_side, layout_at
+from mergeml.project import LOCK_FILE, Layout, gate_rules, git_side, layout_at, release_branch
 from mergeml.release.plans import (
     BranchUpdate,
     Bump,
@@ -56,7 +56,7 @@ def _now(ctx: Context, stage: str) -> _Now:
         raise PromotionError(f"unknown stage '{stage}' (stages: {', '.join(ctx.policy.stages)})")
     art = read_artifact(ctx.repo, ctx.artifact)
     holder = art.stage_holders().get(stage)
-    release_old = ctx.repo.first_existing([f"{ctx.remote}/release/{stage}"])
+    release_old = ctx.repo.first_existing([f"{ctx.remote}/{release_branch(stage)}"])
     return _Now(art, stage, release_old, art.versions[holder] if holder else None)
 
 
@@ -103,7 +103,7 @@ def _already(ctx: Context, now: _Now, same: Version | None, sha: str) -> Plan | 
         version_commit=same.commit,
         new_version=False,
         stage_tag=_newest_tag(now.art, now.stage),
-        branch=BranchUpdate(f"release/{now.stage}", old, old),
+        branch=BranchUpdate(release_branch(now.stage), old, old),
         already=True,
     )
 
@@ -166,7 +166,7 @@ def _new_plan(ctx: Context, now: _Now, change: _Change) -> Plan:
     highest = max(art.versions, key=semver, default=None)
     version = same.version if same else _bump(highest, change.bump)
     number = max((a.number for a in art.assignments), default=0) + 1
-    name, old = f"release/{now.stage}", now.release_old
+    name, old = release_branch(now.stage), now.release_old
     if not change.move and old is not None:
         branch = BranchUpdate(name, old, old)  # recording never moves the branch
     elif old is None or ctx.repo.is_ancestor(old, sha):

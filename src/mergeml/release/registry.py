@@ -28,6 +28,7 @@ from mergeml.project import (
     LOCK_FILE,
     Layout,
     layout_from_text,
+    release_branch,
     safe_path,
 )
 from mergeml.scm import Git, TagInfo
@@ -311,7 +312,7 @@ def release_warnings(repo: Git, artifacts: dict[str, Artifact]) -> list[str]:
     warnings = []
     for art in artifacts.values():
         for stage, version in art.stage_holders().items():
-            branch = repo.first_existing([f"release/{stage}", f"origin/release/{stage}"])
+            branch = repo.first_existing([release_branch(stage), f"origin/{release_branch(stage)}"])
             if branch is None:
                 continue
             if repo.tree(branch) != repo.tree(art.versions[version].commit):
