@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 
 from mergeml.config.compose import flatten
-from mergeml.config.schema import GatesConfig, parse_section
+from mergeml.config.schema import GatesConfig
 from mergeml.errors import MergemlError
 from mergeml.markdown import number
-from mergeml.project import PARAMS_FILE, Side
+from mergeml.project import Side
 from mergeml.review.gates import parse_metrics
 
 RawMetrics = tuple[dict[str, Any] | None, dict[str, Any] | None]  # (base, head) metrics objects
@@ -70,9 +70,7 @@ def numeric_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
 
 
 def gate_rules(side: Side) -> GatesConfig:
-    """The ``evaluate.gates`` of params.yaml at ``side``; MergemlError when invalid."""
-    doc = yaml_doc(side.read(PARAMS_FILE))
-    evaluate = doc.get("evaluate") if isinstance(doc, Mapping) else None
-    rules = evaluate.get("gates") if isinstance(evaluate, Mapping) else None
-    where = f"{PARAMS_FILE} at {side.short}"
-    return parse_section(GatesConfig, rules or {}, where=where, prefix="evaluate.gates")
+    """The ``evaluate.gates`` of params.yaml at ``side`` (one reader: the project's)."""
+    from mergeml.project import gate_rules as project_gate_rules
+
+    return project_gate_rules(side)
