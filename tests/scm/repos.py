@@ -31,18 +31,23 @@ def write_model(repo: Path, md5: str, auc: float, message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
+def seed_origin(tmp_path: Path, dvc_yaml: str = DVC_YAML) -> Path:
+    """A bare ``origin`` whose main holds ``dvc_yaml`` and params.yaml with the gates."""
     seed = tmp_path / "seed"
     seed.mkdir()
     git(seed, "init", "-q", "-b", "main")
-    (seed / "dvc.yaml").write_text(DVC_YAML)
+    (seed / "dvc.yaml").write_text(dvc_yaml)
     (seed / "params.yaml").write_text(yaml.safe_dump(GATES))
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "project")
     bare = tmp_path / "origin.git"
     git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
     return bare
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    return seed_origin(tmp_path)
 
 
 def clone(origin: Path, name: str) -> Path:

@@ -12,7 +12,7 @@ from mergeml.api import release as api
 from mergeml.errors import ConfigError, PromotionError
 from mergeml.release.registry import Artifact, Version, holding_version
 from tests.helpers import git, mergeml
-from tests.scm.repos import GATES, clone, remote_refs
+from tests.scm.repos import clone, remote_refs, seed_origin
 
 # Metrics in metrics/scores.json and the model in artifacts/clf.skops: a layout of its own.
 DVC_YAML = """\
@@ -51,16 +51,7 @@ def commit(repo: Path, md5: str, scores: float, *, decoy: float = 0.99) -> str:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "-q", "-b", "main")
-    (seed / "dvc.yaml").write_text(DVC_YAML)
-    (seed / "params.yaml").write_text(yaml.safe_dump(GATES))
-    git(seed, "add", "-A")
-    git(seed, "commit", "-q", "-m", "project")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(seed), str(bare))
-    return clone(bare, "a")
+    return clone(seed_origin(tmp_path, DVC_YAML), "a")
 
 
 def test_promote_is_gated_on_the_declared_metrics_file(project: Path) -> None:
