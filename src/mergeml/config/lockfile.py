@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -59,16 +60,24 @@ def md5_in_lock_text(text: str, out_path: str, where: str = "dvc.lock") -> str |
     return _md5_in(parse_lock_text(text, where), out_path)
 
 
+def stage_entries(stage: Any, key: str) -> dict[str, Mapping[str, Any]]:
+    """The ``deps`` or ``outs`` of one lock stage, by path in one spelling (the first entry
+    of a path that is listed twice)."""
+    items = stage.get(key) if isinstance(stage, Mapping) else None
+    found: dict[str, Mapping[str, Any]] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and isinstance(item.get("path"), str):
+            found.setdefault(normalise_out_path(item["path"]), item)
+    return found
+
+
 def _md5_in(stages: dict[str, Any], out_path: str) -> str | None:
     wanted = normalise_out_path(out_path)
     for stage in stages.values():
-        outs = stage.get("outs") if isinstance(stage, dict) else None
-        for out in outs if isinstance(outs, list) else []:
-            if not isinstance(out, dict) or not isinstance(out.get("path"), str):
-                continue
-            if normalise_out_path(out["path"]) == wanted:
-                md5 = out.get("md5")
-                return md5 if isinstance(md5, str) else None
+        out = stage_entries(stage, "outs").get(wanted)
+        if out is not None:
+            md5 = out.get("md5")
+            return md5 if isinstance(md5, str) else None
     return None
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from mergeml.config.lockfile import parse_lock_text
+from mergeml.config.lockfile import normalise_out_path, parse_lock_text, stage_entries
 from mergeml.project import LOCK_FILE
 from mergeml.review.verify.verdict import Finding
 
@@ -20,16 +19,10 @@ def parse_lock(text: str | None) -> dict[str, Any]:
 
 def norm(path: object) -> str:
     """A path in one spelling: forward slashes, no ``./`` or ``a/../``."""
-    return posixpath.normpath(str(path).replace("\\", "/"))
+    return normalise_out_path(str(path))
 
 
-def entries(stage: Any, key: str) -> dict[str, Mapping[str, Any]]:
-    """The ``deps`` or ``outs`` of a lock stage, by normalised path."""
-    items = stage.get(key) if isinstance(stage, Mapping) else None
-    listed = items if isinstance(items, list) else []
-    return {
-        norm(item["path"]): item for item in listed if isinstance(item, Mapping) and "path" in item
-    }
+entries = stage_entries  # the ``deps``/``outs`` of a lock stage, by normalised path
 
 
 def entry_hash(entry: Mapping[str, Any] | None) -> str | None:
