@@ -3,32 +3,68 @@
 Importing this module changes nothing: the test environment is isolated in
 ``pytest_configure``, which runs in every test process (xdist workers included) before
 any test module is collected, so every subprocess a test starts runs isolated too.
+
+A session keeps everything it writes in one ``mergeml-tests-*`` folder of ``$TMPDIR``:
+the test HOME, DVC's site cache, pytest's ``tmp_path`` folders and ``$TMPDIR`` itself for
+the tests and their subprocesses. The folder is removed when the session ends, also on
+SIGTERM; one left by a killed session is removed by the next session. To keep the
+``tmp_path`` folders of a failed run, give pytest ``--basetemp=DIR``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import dvc, git, isolated_environment, make_project, private_copy
+from tests.helpers import (
+    dvc,
+    git,
+    isolated_environment,
+    make_project,
+    private_copy,
+    reap_dead_sessions,
+    session_scratch,
+)
 
 # Fixtures that build real git + DVC projects: a test that uses one is slow (`pipeline`).
 REAL_PROJECT_FIXTURES = frozenset({"built_project", "project", "fresh_project"})
 
-_ISOLATION = pytest.StashKey[tuple[Path, dict[str, str]]]()
+
+class _Isolation:
+    """What ``pytest_configure`` changed, so that ``pytest_unconfigure`` can undo it."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.environ = dict(os.environ)
+        self.tempdir = tempfile.tempdir
+        self.sigterm = signal.getsignal(signal.SIGTERM)
 
 
+_ISOLATION = pytest.StashKey[_Isolation]()
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM ends the session as Ctrl-C does, so that the scratch folder is removed."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest picks its base temporary directory
 def pytest_configure(config: pytest.Config) -> None:
-    """Isolate this process from the developer's machine: identity, HOME, DVC state."""
-    state = Path(tempfile.mkdtemp(prefix="mergeml-tests-"))
-    config.stash[_ISOLATION] = (state, dict(os.environ))
-    isolated = isolated_environment(state, dict(os.environ))
+    """Isolate this process from the developer's machine: identity, HOME, DVC state, TMPDIR."""
+    reap_dead_sessions(Path(tempfile.gettempdir()))
+    isolation = _Isolation(session_scratch())
+    config.stash[_ISOLATION] = isolation
+    isolated = isolated_environment(isolation.state, dict(os.environ))
     os.environ.clear()
     os.environ.update(isolated)
+    tempfile.tempdir = isolated["TMPDIR"]  # pytest's tmp_path folders go there too
+    if isolation.sigterm == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -36,10 +72,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     isolation = config.stash.get(_ISOLATION, None)
     if isolation is None:
         return
-    state, saved = isolation
     os.environ.clear()
-    os.environ.update(saved)
-    shutil.rmtree(state, ignore_errors=True)
+    os.environ.update(isolation.environ)
+    tempfile.tempdir = isolation.tempdir
+    if signal.getsignal(signal.SIGTERM) is _interrupt:
+        signal.signal(signal.SIGTERM, isolation.sigterm)
+    shutil.rmtree(isolation.state, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

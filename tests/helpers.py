@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,13 +23,53 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def isolated_environment(state: Path, environ: dict[str, str]) -> dict[str, str]:
-    """``environ`` cut off from the developer's machine: identity, HOME, DVC state, proxies
-    and thread counts.
+SESSION_PREFIX = "mergeml-tests-"
+OWNER_FILE = "owner.pid"
 
-    ``state`` is an empty scratch directory that holds the test HOME and git config.
+
+def session_scratch() -> Path:
+    """A new ``mergeml-tests-*`` folder in ``$TMPDIR`` that records the owning process."""
+    state = Path(tempfile.mkdtemp(prefix=SESSION_PREFIX))
+    (state / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    return state
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def reap_dead_sessions(tmpdir: Path) -> list[Path]:
+    """Remove the scratch folders in ``tmpdir`` whose test process is gone (a SIGKILL).
+
+    A folder whose owner file is missing or unreadable is left alone.
+    """
+    reaped = []
+    for state in tmpdir.glob(f"{SESSION_PREFIX}*"):
+        try:
+            pid = int((state / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(state, ignore_errors=True)
+            reaped.append(state)
+    return reaped
+
+
+def isolated_environment(state: Path, environ: dict[str, str]) -> dict[str, str]:
+    """``environ`` cut off from the developer's machine: identity, HOME, DVC state, proxies,
+    temporary files and thread counts.
+
+    ``state`` is an empty scratch directory that holds the test HOME, the git config, DVC's
+    site cache and the ``TMPDIR`` of the tests and every subprocess they start.
     """
     (state / "home").mkdir(exist_ok=True)
+    (state / "tmp").mkdir(exist_ok=True)
     (state / "gitconfig").write_text(
         "[user]\n\tname = Test User\n\temail = test@example.com\n"
         '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
@@ -44,6 +85,7 @@ def isolated_environment(state: Path, environ: dict[str, str]) -> dict[str, str]
             "GIT_CONFIG_NOSYSTEM": "1",
             "DVC_NO_ANALYTICS": "1",
             "DVC_SITE_CACHE_DIR": str(state / "dvc-site-cache"),
+            "TMPDIR": str(state / "tmp"),
             "PATH": BIN + os.pathsep + environ.get("PATH", ""),
             "no_proxy": ",".join(bypass),
             "NO_PROXY": ",".join(bypass),

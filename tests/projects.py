@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # What a project needs to run the pipeline; generated files are left out on purpose.
 # data/raw holds only its README in a clone: a developer's own data files stay out.
 PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore", "data/raw/README.md")
-DVC_FILES = (".dvc/config", ".dvc/.gitignore")
+DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 Edits = Mapping[str, Sequence[tuple[str, str]]]
 TINY: Edits = {
     "params/data/synthetic.yaml": [("n_rows: 50000", "n_rows: 3000")],

@@ -19,6 +19,7 @@ import yaml
 from mergeml.config.dvcyaml import artifact_name, artifact_path, metrics_in
 from mergeml.errors import ConfigError
 from mergeml.scm import Git
+from mergeml.yamlread import parse_yaml, problem
 
 if TYPE_CHECKING:
     from mergeml.config.schema import GatesConfig
@@ -32,7 +33,6 @@ DEFAULT_MODEL_PATH = "models/model.skops"
 DEFAULT_METRICS = "reports/metrics.json"
 RELEASE_PREFIX = "release/"  # the branch whose head is the truth of a stage
 MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,10 @@ def _model(doc: Mapping[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...
     return name, artifact_path(doc) or DEFAULT_MODEL_PATH, entries
 
 
-def layout_from_text(text: str | None) -> Layout:
+def layout_from_text(text: str | None, where: str = DVC_YAML) -> Layout:
     """The layout a dvc.yaml text declares (the defaults where it is absent or silent)."""
     try:
-        doc = yaml.load(text, Loader=_LOADER) if text is not None else None
+        doc = parse_yaml(text, where) if text is not None else None
     except yaml.YAMLError:
         doc = None
     if not isinstance(doc, Mapping):
@@ -182,9 +182,9 @@ def gate_rules(side: Side) -> GatesConfig:
     where = f"{PARAMS_FILE} at {side.short}"
     text = side.read(PARAMS_FILE)
     try:
-        doc = yaml.load(text, Loader=_LOADER) if text is not None else None
+        doc = parse_yaml(text, where) if text is not None else None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {' '.join(str(exc).split())}") from exc
+        raise ConfigError(problem(exc, where, text)) from exc
     evaluate = doc.get("evaluate") if isinstance(doc, Mapping) else None
     rules = evaluate.get("gates") if isinstance(evaluate, Mapping) else None
     return parse_section(GatesConfig, rules or {}, where=where, prefix="evaluate.gates")
@@ -193,3 +193,31 @@ def gate_rules(side: Side) -> GatesConfig:
 def release_branch(stage: str) -> str:
     """The branch of ``stage``: its head is what the stage holds."""
     return f"{RELEASE_PREFIX}{stage}"
+
+
+# --- the `_target_` allow-list ------------------------------------------------------------------
+
+REVIEWED_REF = "origin/main"  # where the allow-list is read from when the clone has it
+
+
+def allowed_targets(root: Path = Path()) -> tuple[str, ...]:
+    """The `_target_` prefixes params may use: the defaults plus the reviewed extension.
+
+    ``[tool.mergeml.params] targets`` is read from the pyproject.toml committed on
+    origin/main, else (a repository without that ref) at HEAD; never from the working
+    tree, so an uncommitted or unmerged edit extends nothing. Outside a git repository,
+    or before the first commit, only the defaults apply.
+    """
+    from mergeml.config.targets import DEFAULT_TARGETS, parse_targets
+    from mergeml.errors import ScmError
+
+    try:
+        repo = Git(root)
+        rel = root.resolve().relative_to(repo.root.resolve())
+    except (ScmError, ValueError):
+        return DEFAULT_TARGETS
+    ref = next((r for r in (REVIEWED_REF, "HEAD") if repo.first_existing([r])), None)
+    if ref is None:
+        return DEFAULT_TARGETS
+    path = (PurePosixPath(rel.as_posix()) / "pyproject.toml").as_posix()
+    return parse_targets(repo.read_text(ref, path), f"pyproject.toml on {ref}")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mergeml.config.compose import compose_params
-from mergeml.pipeline import experiments
+from mergeml.pipeline import exp_queue, experiments
 from tests.helpers import dvc, git, mergeml
 
 pytestmark = pytest.mark.pipeline
@@ -228,6 +228,7 @@ class FakeDvc:
         if args[:3] == ["exp", "run", "--queue"]:
             n = len(self.rows)
             self.rows.append(f"{n:07x}  new-{n}  02:44 PM  {self.outcome}")
+            out = f"Queued experiment 'new-{n}' for future execution."
         elif args[:2] == ["queue", "status"]:
             out = "\n".join([QUEUE_HEADER, *self.rows, "", "Worker status: 0 active, 0 idle"])
         return subprocess.CompletedProcess(args, 0, out, "")
@@ -240,7 +241,7 @@ def test_queued_run_reports_only_its_own_tasks(outcome: str, expected: list[str]
         for n in (5, 10)
     ]
     fake = FakeDvc(outcome)
-    assert experiments.run_queued(planned, jobs=1, timeout=5, poll=0, runner=fake) == expected
+    assert exp_queue.run_queued(planned, jobs=1, timeout=5, poll=0, runner=fake) == expected
     assert ["queue", "start", "--jobs", "1"] in fake.calls
 
 
@@ -260,7 +261,7 @@ def test_queue_status_reads_names_dates_and_unnamed_tasks() -> None:
     def runner(args: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
         return subprocess.CompletedProcess(args, 0, out, "")
 
-    assert experiments.queue_status(runner) == [
+    assert exp_queue.queue_status(runner) == [
         ("06db0ab", "lucky-tole", "Success"),
         ("466bac5", "dumpy-sike", "Failed"),
         ("1234567", "1234567", "Queued"),

@@ -110,7 +110,7 @@ def test_unreadable_gate_rules_refuse_the_promotion(project: Path) -> None:
     (project / "params.yaml").write_text("evaluate: {gates: [unclosed\n")
     git(project, "commit", "-q", "-am", "broken params")
     git(project, "push", "-q", "origin", "main")
-    with pytest.raises(ConfigError, match=r"params\.yaml at \w+ is not valid YAML"):
+    with pytest.raises(ConfigError, match=r"params\.yaml at \w+:\d+:\d+: invalid YAML"):
         api.promote("staging", repo=project)
 
 

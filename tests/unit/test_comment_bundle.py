@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mergeml.errors import GitHubError
-from mergeml.github.comment import GitHubClient, post_bundle, read_bundle, write_bundle
+from mergeml.github.artifact import post_bundle, read_bundle, write_bundle
+from mergeml.github.comment import GitHubClient
 from tests.unit.test_comment import HEAD_SHA, PR, REPO, TOKEN, FakeGitHub, serving
 
 

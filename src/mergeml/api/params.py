@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,15 +28,18 @@ def project_params_dir(root: Path = Path()) -> Path:
 def compose(overrides: Sequence[str]) -> bool:
     """Compose params/ with ``overrides`` into params.yaml; True when it changed."""
     from mergeml.config.compose import compose_to_file
+    from mergeml.project import allowed_targets
 
-    return compose_to_file(project_params_dir(), PARAMS_FILE, overrides)
+    targets = allowed_targets()
+    return compose_to_file(project_params_dir(), PARAMS_FILE, overrides, targets=targets)
 
 
 def check() -> list[str]:
     """Differences between params.yaml and a fresh composition (empty when current)."""
     from mergeml.config.compose import check_params_file
+    from mergeml.project import allowed_targets
 
-    return check_params_file(project_params_dir(), PARAMS_FILE)
+    return check_params_file(project_params_dir(), PARAMS_FILE, allowed_targets())
 
 
 def require_current(lines: list[str]) -> None:
@@ -53,9 +53,10 @@ def plan_experiments(overrides: Sequence[str]) -> list[Experiment]:
     """Every combination of ``overrides``, composed and validated; data files checked."""
     from mergeml.data.preflight import preflight
     from mergeml.pipeline import experiments
+    from mergeml.project import allowed_targets
     from mergeml.scm import tracked_by_git
 
-    planned = experiments.plan(project_params_dir(), overrides)
+    planned = experiments.plan(project_params_dir(), overrides, targets=allowed_targets())
     preflight([e.params for e in planned], Path(), is_tracked=tracked_by_git)
     return planned
 
@@ -69,10 +70,10 @@ def run_experiments(
     progress: Callable[[str], None],
 ) -> None:
     """Run ``planned`` (serially, or through DVC's queue); MergemlError when any failed."""
-    from mergeml.pipeline import experiments
+    from mergeml.pipeline import exp_queue, experiments
 
     if queue:
-        failed = experiments.run_queued(planned, jobs=jobs, timeout=timeout, progress=progress)
+        failed = exp_queue.run_queued(planned, jobs=jobs, timeout=timeout, progress=progress)
     else:
         failed = experiments.run_serial(planned, progress=progress)
     if failed:
@@ -88,9 +89,9 @@ def numerics_mode(numerics: str | None) -> Mode:
     return "pinned" if numerics == "pinned" else "native"
 
 
-def repro(mode: Mode, dvc_args: Sequence[str]) -> int:
-    """Run `dvc repro DVC_ARGS` under ``mode``; DVC's exit code."""
-    from mergeml.pipeline.numerics import build_env
+def repro(mode: Mode, dvc_args: Sequence[str], on_wait: Callable[[str], object]) -> int:
+    """Run `dvc repro DVC_ARGS` under ``mode``, one run at a time in this workspace
+    (``on_wait(pid)`` once when another holds it); DVC's exit code."""
+    from mergeml.pipeline.repro import run_repro
 
-    cmd = [sys.executable, "-m", "dvc", "repro", *dvc_args]
-    return subprocess.call(cmd, env=build_env(mode, os.environ))
+    return run_repro(mode, dvc_args, on_wait)

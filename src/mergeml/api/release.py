@@ -41,9 +41,11 @@ def _run(
     from mergeml.project import DVC_YAML, workspace_layout
     from mergeml.release.policy import load_policy
     from mergeml.release.push import run
-    from mergeml.scm import actor
+    from mergeml.scm import actor, check_remote
 
+    check_remote(remote)
     git = _git(repo)
+    git.remote_url(remote)  # a configured URL that git could read as an option is refused
     if not (git.root / DVC_YAML).is_file():
         raise ConfigError(f"{git.root / DVC_YAML} not found")
     return run(
@@ -108,15 +110,18 @@ def release_tags(
 @contextlib.contextmanager
 def _registry_repo(remote: str | None, repo: Path | Git | None) -> Iterator[Git]:
     """The repository, or a depth-1 mirror of REMOTE's tags and release branches."""
-    from mergeml.scm import ScmError, remote_mirror
+    from mergeml.scm import ScmError, check_remote, remote_mirror
 
     if remote is None:
         yield _git(repo)
         return
+    check_remote(remote)
     try:
-        url = _git(repo).remote_url(remote)
+        git = _git(repo)
     except ScmError:  # outside any repository: REMOTE is a URL or a path
         url = remote
+    else:
+        url = git.remote_url(remote)  # refused too when its configured URL is an option
     with remote_mirror(url) as mirror:
         yield mirror
 

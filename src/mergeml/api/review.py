@@ -28,12 +28,13 @@ class GateOutcome:
 
 def gate(base_ref: str | None, against: str | None) -> GateOutcome:
     """Check the workspace metrics against the gates (and a base ref or a stage's model)."""
-    from mergeml.config.compose import load_yaml
+    from mergeml.config.paramfiles import load_yaml
     from mergeml.config.schema import GatesConfig, parse_section
     from mergeml.review.gates import check_gates, parse_metrics
 
     if base_ref and against:
         raise UsageError("give --base or --against, not both")
+    _require_reproduced(Path(), "gate")
     params = load_yaml(Path(PARAMS_FILE))
     gates_conf = (params or {}).get("evaluate", {}).get("gates", {})
     rules = parse_section(GatesConfig, gates_conf, where=PARAMS_FILE, prefix="evaluate.gates")
@@ -50,6 +51,13 @@ def gate(base_ref: str | None, against: str | None) -> GateOutcome:
         base = None if base_text is None else parse_metrics(base_text, f"{path} at {ref}")
         no_base = f"{path} is not in git at {base_ref or against}"
     return GateOutcome(check_gates(rules, head, base, no_base=no_base))
+
+
+def _require_reproduced(root: Path, command: str) -> None:
+    """Refuse stale workspace results: params.yaml and dvc.lock must be current."""
+    from mergeml.review.reproduced import require_reproduced
+
+    require_reproduced(root, command)
 
 
 def _metrics_file() -> str:
@@ -82,8 +90,8 @@ def verify_built(paths: list[str], out: Path | None) -> Verdict:
     """Compare the workspace after `dvc repro` with HEAD; write the verdict to ``out``."""
     import json
 
-    from mergeml.config.compose import load_yaml
     from mergeml.config.lockfile import model_out_path
+    from mergeml.config.paramfiles import load_yaml
     from mergeml.config.schema import VerifyTolerance, parse_section
     from mergeml.files import write_text_atomic
     from mergeml.review import verify
@@ -91,6 +99,7 @@ def verify_built(paths: list[str], out: Path | None) -> Verdict:
 
     repo = Git()
     root = repo.root
+    _require_reproduced(root, "verify-built")
     params = load_yaml(root / PARAMS_FILE) if (root / PARAMS_FILE).is_file() else {}
     section = ((params or {}).get("evaluate") or {}).get("verify") or {}
     tolerance = parse_section(VerifyTolerance, section, where=PARAMS_FILE, prefix="evaluate.verify")
@@ -136,30 +145,40 @@ def report(base_ref: str, head_ref: str | None, build_file: Path | None) -> Repo
             else missing_verdict(str(build_file))
         )
     repo = Git()
+    if head_ref is None:  # the workspace is the head: it must be what dvc.lock records
+        _require_reproduced(repo.root, "report")
     return rep.build_report(repo, base_ref, head_ref, repo.root, build)
 
 
 def comment_bundle(repo: str, bundle: Path, head_sha: str, api_url: str) -> tuple[str, int]:
     """Post an untrusted `report --bundle` artifact as the sticky comment of its PR."""
+    from mergeml.github import artifact
     from mergeml.github import comment as gh
 
     gh.check_repo(repo)
-    gh.read_bundle(bundle, expected_head_sha=head_sha)  # refuse before the token is read
+    artifact.read_bundle(bundle, expected_head_sha=head_sha)  # refuse before the token is read
     client = gh.GitHubClient(gh.token_from_env(), api_url=api_url)
-    return gh.post_bundle(client, repo, bundle, head_sha)
+    return artifact.post_bundle(client, repo, bundle, head_sha)
 
 
 def comment_body(repo: str, pr: str, body_file: Path, api_url: str) -> tuple[str, int]:
     """Create or update the sticky comment on ``repo``#``pr`` with ``body_file``."""
-    from mergeml.errors import GitHubError
     from mergeml.github import comment as gh
+    from mergeml.github.artifact import read_limited
 
     gh.check_repo(repo)
     gh.check_number(pr)
-    if not body_file.is_file():
-        raise GitHubError(f"body file {body_file} not found")
-    if body_file.stat().st_size > 4 * gh.MAX_BODY:  # refuse before reading a huge file
-        raise GitHubError(f"body file {body_file} is {body_file.stat().st_size} bytes: too large")
-    body = body_file.read_text(encoding="utf-8", errors="replace")
+    # A regular file (a symlink to one is the caller's choice), read within a bound, and
+    # the body as it will be sent checked, all before the token is read.
+    raw = read_limited(body_file, 4 * gh.MAX_BODY, follow_symlinks=True)
+    body, _ = gh.validate_request(repo, pr, raw.decode("utf-8", errors="replace"))
     client = gh.GitHubClient(gh.token_from_env(), api_url=api_url)
     return gh.post_sticky_comment(client, repo, pr, body)
+
+
+def check_large_files(max_mb: float) -> int:
+    """Refuse files over ``max_mb`` in git's index (they belong in DVC); the count checked."""
+    from mergeml.review.large_files import check_git_file_sizes
+    from mergeml.scm import Git
+
+    return check_git_file_sizes(Git(), max_mb)

@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
         except click.UsageError as exc:
             raise UsageError(exc.format_message()) from exc
         except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # a signal: the boundary says so
+                raise exc.__cause__ from None
             raise MergemlError("aborted") from exc
         except click.exceptions.Exit as exc:
             if exc.exit_code:

@@ -86,12 +86,20 @@ def exp_run(
 def repro(numerics: str | None, dvc_args: tuple[str, ...]) -> None:
     """Run `dvc repro DVC_ARGS` under the project's numeric environment.
 
-    Example: mergeml repro --numerics pinned -f
+    One run at a time per workspace: a second `mergeml repro` (or `make repro`) waits
+    for the first, then runs. Example: mergeml repro --numerics pinned -f
     """
     mode = api_params.numerics_mode(numerics)
     if mode == "pinned":
         click.echo("mergeml repro: pinned numerics (baseline kernels, one thread)", err=True)
-    code = api_params.repro(mode, dvc_args)
+
+    def waiting(pid: str) -> None:
+        click.echo(
+            f"mergeml repro: waiting for another mergeml repro in this workspace (pid {pid})...",
+            err=True,
+        )
+
+    code = api_params.repro(mode, dvc_args, waiting)
     if code:  # DVC has said what failed; pass its exit code on, add no second line
         click.get_current_context().exit(code)
 

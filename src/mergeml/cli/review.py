@@ -112,7 +112,8 @@ def report(
     declares. A ref whose metrics are not in git is reported as such; exit 0.
     """
     from mergeml.files import write_text_atomic
-    from mergeml.github.comment import check_number, write_bundle
+    from mergeml.github.artifact import write_bundle
+    from mergeml.github.comment import check_number
     from mergeml.review import report as rep
 
     if bundle is not None and not (pr and head_sha):
@@ -173,4 +174,22 @@ def comment(
     click.echo(f"{action} comment {comment_id} on {repo}#{pr}")
 
 
-REVIEW_COMMANDS = (gate, verify_built, report, comment)
+@click.command("check-large-files")
+@click.option(
+    "--max-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=50.0,
+    show_default=True,
+    help="Largest file allowed in git, in MB (2**20 bytes, as GitHub counts).",
+)
+def check_large_files(max_mb: float) -> None:
+    """Fail when a file in git (`git ls-files`) is over --max-mb: data and models go to DVC.
+
+    Run by `make lint` and CI. The one-line error names the largest file and the
+    `git rm --cached` + `dvc add` that moves it to DVC.
+    """
+    count = api_review.check_large_files(max_mb)
+    click.echo(f"{count} files in git, none over {max_mb:g} MB")
+
+
+REVIEW_COMMANDS = (gate, verify_built, report, comment, check_large_files)

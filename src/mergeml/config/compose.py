@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
+from mergeml.config.paramfiles import check_override_value, check_params_tree, load_yaml
 from mergeml.config.schema import Params, parse_params
+from mergeml.config.targets import DEFAULT_TARGETS
 from mergeml.errors import ConfigError, StaleParamsError, UsageError
 from mergeml.files import write_text_atomic
 
@@ -53,6 +55,7 @@ def parse_overrides(
     known = groups(params_dir)
     parsed: list[Override] = []
     for text in texts:
+        check_override_value(text)
         try:
             ovr = parser.parse_override(text)
         except HydraException as exc:
@@ -103,6 +106,7 @@ def _hydra_compose(params_dir: Path, overrides: Sequence[str]) -> dict[str, Any]
 
     if not (params_dir / f"{CONFIG_NAME}.yaml").is_file():
         raise ConfigError(f"{params_dir}/{CONFIG_NAME}.yaml not found")
+    check_params_tree(params_dir)  # as data first: bounded, one-line errors, no resolvers
     try:
         with initialize_config_dir(str(params_dir.resolve()), version_base="1.3"):
             cfg = compose(config_name=CONFIG_NAME, overrides=list(overrides))
@@ -133,7 +137,11 @@ def _hydra_message(exc: Exception) -> str:
 
 
 def compose_params(
-    params_dir: Path, overrides: Sequence[str] = (), *, check_estimators: bool = True
+    params_dir: Path,
+    overrides: Sequence[str] = (),
+    *,
+    check_estimators: bool = True,
+    targets: Sequence[str] = DEFAULT_TARGETS,
 ) -> dict[str, Any]:
     """Compose and validate; return the plain mapping that params.yaml will hold.
 
@@ -141,20 +149,21 @@ def compose_params(
     parameter constraints. The `compose` stage turns it off to spare the stage
     scikit-learn's import time; the `train` stage applies the same check at its
     boundary, and `mergeml params compose/check` and `mergeml exp run` always do.
+    ``targets`` is the `_target_` allow-list (see :mod:`mergeml.config.targets`).
     """
     parse_overrides(overrides, params_dir)
     data = _hydra_compose(params_dir, overrides)
     params = parse_params(data, where="params")
     if check_estimators:
-        check_model_params(params)
+        check_model_params(params, targets)
     return data
 
 
-def check_model_params(params: Params) -> None:
+def check_model_params(params: Params, targets: Sequence[str] = DEFAULT_TARGETS) -> None:
     """Validate every `_target_` and its arguments with scikit-learn's own constraints."""
     from mergeml.config.estimators import validate_steps
 
-    validate_steps(params)
+    validate_steps(params, targets=targets)
 
 
 def dump_params(data: Mapping[str, Any]) -> str:
@@ -163,10 +172,15 @@ def dump_params(data: Mapping[str, Any]) -> str:
 
 
 def compose_to_file(
-    params_dir: Path, out: Path, overrides: Sequence[str] = (), *, check_estimators: bool = True
+    params_dir: Path,
+    out: Path,
+    overrides: Sequence[str] = (),
+    *,
+    check_estimators: bool = True,
+    targets: Sequence[str] = DEFAULT_TARGETS,
 ) -> bool:
     """Compose into ``out``; return True when its content changed."""
-    data = compose_params(params_dir, overrides, check_estimators=check_estimators)
+    data = compose_params(params_dir, overrides, check_estimators=check_estimators, targets=targets)
     text = dump_params(data)
     if out.is_file() and out.read_text(encoding="utf-8") == text:
         return False
@@ -197,19 +211,11 @@ def diff_params(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse a YAML file; ConfigError naming the file when it is missing or malformed."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path} not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from exc
-
-
-def check_params_file(params_dir: Path, params_file: Path) -> list[str]:
+def check_params_file(
+    params_dir: Path, params_file: Path, targets: Sequence[str] = DEFAULT_TARGETS
+) -> list[str]:
     """Differences between ``params_file`` and a fresh composition (empty when current)."""
-    expected = compose_params(params_dir)
+    expected = compose_params(params_dir, targets=targets)
     actual = load_yaml(params_file)
     if not isinstance(actual, Mapping):
         raise ConfigError(f"{params_file} does not hold a mapping")

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from mergeml.errors import MergemlError, ModelFileError
+from mergeml.yamlread import parse_yaml
 
 
 def normalise_out_path(path: str) -> str:
@@ -40,7 +41,7 @@ def parse_lock_text(text: str, where: str) -> dict[str, Any]:
     try:
         # BaseLoader builds only str/list/dict (no Python objects) and keeps every scalar a
         # string, so an all-digit md5 stays a hash instead of becoming an int.
-        lock = yaml.load(text, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+        lock = parse_yaml(text, where, strings=True)
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ModelFileError(f"cannot parse lock file {where}: {reason}") from exc
@@ -83,7 +84,7 @@ def _md5_in(stages: dict[str, Any], out_path: str) -> str | None:
 
 def model_out_path(dvc_yaml: Path) -> str:
     """The model artifact's output path, as ``dvc_yaml`` declares it in ``artifacts:``."""
-    from mergeml.config.compose import load_yaml
+    from mergeml.config.paramfiles import load_yaml
     from mergeml.config.stage import artifact_path
 
     try:

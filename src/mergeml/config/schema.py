@@ -21,12 +21,34 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from mergeml.config.metric_names import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mergeml.errors import ConfigError
 
 Task = Literal["classification", "regression"]
 # YAML gives lists; store them as tuples (frozen) without loosening the element types.
 Steps = Annotated[tuple["StepConfig", ...], Field(strict=False)]
 Names = Annotated[tuple[str, ...], Field(strict=False)]
+
+
+def _known_metrics(known: tuple[str, ...], task: str) -> AfterValidator:
+    """Refuse a metric name the evaluate stage cannot compute (listing the valid ones)."""
+
+    def check(names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if name not in known:
+                raise PydanticCustomError(
+                    "unknown_metric",
+                    f"unknown {task} metric {name!r} (valid: {', '.join(known)})",
+                )
+        return names
+
+    return AfterValidator(check)
+
+
+ClassificationMetricNames = Annotated[
+    Names, _known_metrics(CLASSIFICATION_METRICS, "classification")
+]
+RegressionMetricNames = Annotated[Names, _known_metrics(REGRESSION_METRICS, "regression")]
 
 
 class _Frozen(BaseModel):
@@ -217,8 +239,8 @@ class VerifyTolerance(_Frozen):
 
 
 class EvaluateConfig(_Frozen):
-    classification_metrics: Names
-    regression_metrics: Names
+    classification_metrics: ClassificationMetricNames
+    regression_metrics: RegressionMetricNames
     gates: GatesConfig
     verify: VerifyTolerance = Field(default_factory=VerifyTolerance)
 
@@ -312,8 +334,8 @@ class TrainParams(_Frozen):
 
 
 class MetricNames(_Frozen):
-    classification_metrics: Names
-    regression_metrics: Names
+    classification_metrics: ClassificationMetricNames
+    regression_metrics: RegressionMetricNames
 
 
 class EvaluateParams(_Frozen):

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from mergeml.config.compose import load_yaml
 from mergeml.config.dvcyaml import artifact_name, artifact_path, metrics_in
+from mergeml.config.paramfiles import load_yaml
 from mergeml.config.schema import parse_section
 from mergeml.errors import ConfigError
 

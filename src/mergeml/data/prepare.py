@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mergeml.config.schema import (
@@ -17,9 +18,16 @@ from mergeml.config.schema import (
     SyntheticData,
 )
 from mergeml.data.spec import TableSpec
-from mergeml.data.split import check_no_overlap, split_frame
+from mergeml.data.split import (
+    check_class_counts,
+    check_classes_on_both_sides,
+    check_no_overlap,
+    split_frame,
+)
 from mergeml.data.validate import validate_table
 from mergeml.errors import DataError
+
+_MAX_EXACT_INT = 2**53  # above this a float64 no longer holds every integer
 
 
 @dataclass(frozen=True)
@@ -58,25 +66,42 @@ def load_source(data: DataConfig, root: Path) -> tuple[pd.DataFrame, TableSpec |
         if not data.columns:
             return frame, None
         spec = TableSpec.from_config(data.columns)
-        return as_declared_categories(frame, spec), spec
+        return as_declared_types(frame, spec), spec
     raise DataError(f"unsupported data source {data!r}")  # pragma: no cover - schema forbids
 
 
-def as_declared_categories(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Text columns declared `category` become categoricals (CSV has no such type).
+def as_declared_types(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Give declared columns the types CSV cannot carry: categoricals, integers with gaps.
 
-    Categories are the observed values, so a value outside the declared list is still
-    reported by validation rather than silently turned into a missing value.
+    Text columns declared `category` become categoricals; their categories are the observed
+    values, so a value outside the declared list is still reported by validation rather
+    than silently turned into a missing value. A column declared `int` that was read as
+    float only because of missing values (every value whole) becomes pandas' nullable
+    ``Int64``: `nullable: true` then accepts the gaps, and without it they are reported
+    as null values, not as a wrong dtype. Fractional values stay float and are reported.
     """
-    columns = {
-        c.name: frame[c.name].astype("category")
-        for c in spec.columns
-        if c.dtype == "category"
-        and c.name in frame.columns
-        and not isinstance(frame[c.name].dtype, pd.CategoricalDtype)
-        and not pd.api.types.is_numeric_dtype(frame[c.name])
-    }
+    columns: dict[str, pd.Series] = {}
+    for c in spec.columns:
+        s = frame[c.name] if c.name in frame.columns else None
+        if s is None:
+            continue
+        if c.dtype == "category" and _is_text(s):
+            columns[c.name] = s.astype("category")
+        elif c.dtype == "int" and _whole_floats(s):
+            columns[c.name] = s.astype("Int64")
     return frame.assign(**columns) if columns else frame
+
+
+def _is_text(s: pd.Series) -> bool:
+    return not isinstance(s.dtype, pd.CategoricalDtype) and not pd.api.types.is_numeric_dtype(s)
+
+
+def _whole_floats(s: pd.Series) -> bool:
+    """A float column whose values are all whole numbers that a float holds exactly."""
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return False
+    values = s.dropna().to_numpy(dtype=np.float64)
+    return bool(np.all((np.abs(values) <= _MAX_EXACT_INT) & (values == np.trunc(values))))
 
 
 def summarise(train: pd.DataFrame, test: pd.DataFrame, *, target: str, task: str) -> dict:
@@ -107,6 +132,8 @@ def load_and_validate(params: PrepareParams, root: Path) -> tuple[pd.DataFrame, 
     data = params.data
     frame, spec = load_source(data, root)
     stratify = params.split.stratify and data.task == "classification"
+    if data.task == "classification" and data.target in frame.columns:
+        check_class_counts(frame[data.target], test_size=params.split.test_size, stratify=stratify)
     validate_table(
         frame,
         target=data.target,
@@ -128,6 +155,8 @@ def prepare(params: PrepareParams, root: Path) -> Prepared:
         stratify=stratify,
         seed=params.seed,
     )
+    if data.task == "classification" and not stratify:
+        check_classes_on_both_sides(train[data.target], test[data.target])
     check_no_overlap(train, test)
     summary = summarise(train, test, target=data.target, task=data.task)
     summary["source"] = data.source

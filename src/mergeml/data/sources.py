@@ -23,6 +23,12 @@ _SUFFIXES: dict[str, Literal["csv", "parquet"]] = {
 }
 _MAX_REASON = 200
 _CHUNK = 1 << 20
+_SNIFF = 1 << 16  # how much of a CSV file is looked at for binary content
+_BINARY_MAGIC = {
+    b"PAR1": "a Parquet file (use a .parquet suffix or data.format: parquet)",
+    b"PK\x03\x04": "a zip archive (an Excel workbook?), not CSV text",
+    b"\x1f\x8b": "gzip-compressed, not CSV text",
+}
 
 
 def snake_case(name: str) -> str:
@@ -78,6 +84,8 @@ def read_table(path: Path, *, fmt: Literal["auto", "csv", "parquet"] = "auto") -
         raise DataError(f"data file not found: {path}")
     if not path.is_file():
         raise DataError(f"data path is not a file: {path}")
+    if fmt == "csv":
+        _require_text(path)
     try:
         frame = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
@@ -87,6 +95,28 @@ def read_table(path: Path, *, fmt: Literal["auto", "csv", "parquet"] = "auto") -
         raise DataError(f"cannot read {path} as {fmt}: {reason}") from exc
     log.debug("read %d rows x %d columns from %s", len(frame), frame.shape[1], path)
     return frame
+
+
+def _require_text(path: Path) -> None:
+    """DataError when ``path`` starts like a binary file: CSV is text, without NUL bytes.
+
+    pandas would read such a file into column names full of control bytes, or fail on
+    line N with a tokenizer message that says nothing about the real problem.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {one_line(exc.strerror or str(exc))}") from exc
+    for magic, what in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            raise DataError(f"cannot read {path} as csv: it is {what}")
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise DataError(
+            f"cannot read {path} as csv: it holds a NUL byte at offset {nul}, so it is "
+            "binary data, not CSV text (a UTF-16 file? save it as UTF-8)"
+        )
 
 
 def source_path(root: Path, rel: str) -> Path:

@@ -12,6 +12,8 @@ from mergeml.errors import DataError
 
 log = logging.getLogger(__name__)
 
+_MAX_LISTED = 5  # classes named in a message; the rest are counted
+
 
 def split_frame(
     df: pd.DataFrame, *, target: str, test_size: float, stratify: bool, seed: int
@@ -25,8 +27,7 @@ def split_frame(
     if target not in df.columns:
         raise DataError(f"target column {target!r} not found in data")
     n_rows = len(df)
-    n_test = math.ceil(test_size * n_rows)
-    n_train = n_rows - n_test
+    n_train, n_test = split_sizes(n_rows, test_size)
     if n_train < 1 or n_test < 1:
         raise DataError(
             f"cannot split {n_rows} rows with test_size={test_size}: "
@@ -45,6 +46,63 @@ def split_frame(
     train, test = df.iloc[train_rows], df.iloc[test_rows]
     log.debug("split %d rows into %d train and %d test", n_rows, len(train), len(test))
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def split_sizes(n_rows: int, test_size: float) -> tuple[int, int]:
+    """``(train rows, test rows)`` of a split of ``n_rows``: the test part is rounded up."""
+    n_test = math.ceil(test_size * n_rows)
+    return n_rows - n_test, n_test
+
+
+def check_class_counts(labels: pd.Series, *, test_size: float, stratify: bool) -> None:
+    """Refuse a classification target whose classes cannot all be learnt and scored.
+
+    The rule: every class needs at least one row in the train split (or the model never
+    sees it) and one in the test split (or its metrics are undefined). So there can be
+    no more classes than rows in the smaller split, and each class needs 2 rows. The
+    stratified split then places them; a random one is checked after splitting
+    (:func:`check_classes_on_both_sides`). Checked before anything is fitted: hundreds
+    of classes in a few hundred rows would otherwise train for minutes and then fail.
+    """
+    counts = labels.value_counts()
+    counts = counts[counts > 0]
+    n_train, n_test = split_sizes(len(labels), test_size)
+    part, room = ("test", n_test) if n_test <= n_train else ("train", n_train)
+    where = f"data.target {labels.name!r}"
+    if len(counts) > room:
+        raise DataError(
+            f"{where}: {len(counts)} classes in {len(labels)} rows (the {part} split holds "
+            f"{room}): every class needs at least one row in the train split and one in "
+            f"the test split, so at most {room} classes fit; merge rare classes, add rows "
+            "or change split.test_size"
+        )
+    single = counts[counts < 2]
+    if len(single) and not stratify:  # the stratified split reports these itself
+        listed = ", ".join(_label(c) for c in single.index[:_MAX_LISTED])
+        more = f", ... ({len(single) - _MAX_LISTED} more)" if len(single) > _MAX_LISTED else ""
+        raise DataError(
+            f"{where}: {len(single)} of {len(counts)} classes have a single row "
+            f"({listed}{more}): every class needs at least 2 rows, one for the train split "
+            "and one for the test split; merge rare classes or add rows"
+        )
+
+
+def check_classes_on_both_sides(train: pd.Series, test: pd.Series) -> None:
+    """After a random split: DataError when a class has no row in one of the parts."""
+    seen = {"train": set(train.unique()), "test": set(test.unique())}
+    for part, other in (("test", "train"), ("train", "test")):
+        missing = sorted(seen[other] - seen[part], key=str)
+        if missing:
+            listed = ", ".join(_label(c) for c in missing[:_MAX_LISTED])
+            more = (
+                f", ... ({len(missing) - _MAX_LISTED} more)" if len(missing) > _MAX_LISTED else ""
+            )
+            raise DataError(
+                f"data.target {train.name!r}: the random split (split.stratify: false) left "
+                f"{len(missing)} of {len(seen['train'] | seen['test'])} classes without a "
+                f"row in the {part} split ({listed}{more}): every class needs a row on both "
+                "sides; set split.stratify: true, or add rows"
+            )
 
 
 def _stratified_test_rows(labels: np.ndarray, n_test: int, rng: np.random.Generator) -> np.ndarray:

@@ -26,6 +26,7 @@ from mergeml.errors import DataError
 log = logging.getLogger(__name__)
 
 _MAX_LISTED = 5
+_MAX_ITEM = 60
 
 _DTYPE = "mergeml_dtype"
 _FINITE = "mergeml_finite"
@@ -273,10 +274,15 @@ def _count(n: int, noun: str, plural: str | None = None) -> str:
 
 def _join(items: Iterable[object], limit: int = _MAX_LISTED) -> str:
     items = list(items)
-    shown = ", ".join(str(i) for i in items[:limit])
+    shown = ", ".join(_clip(str(i)) for i in items[:limit])
     if len(items) > limit:
         shown += f", ... ({len(items) - limit} more)"
     return shown
+
+
+def _clip(text: str) -> str:
+    """One listed name or label, at most ``_MAX_ITEM`` characters (a binary header is long)."""
+    return text if len(text) <= _MAX_ITEM else text[: _MAX_ITEM - 3] + "..."
 
 
 def _label(value: object) -> str:

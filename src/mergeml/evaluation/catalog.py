@@ -1,33 +1,16 @@
-"""The metrics mergeml computes, and which way is better for each (no heavy imports)."""
+"""The metrics mergeml computes, and which way is better for each (no heavy imports).
+
+The names are defined in :mod:`mergeml.config.metric_names`, low enough for parameter
+validation to refuse an unknown name at composition; this module is where the
+evaluation code and the layers above it import them from.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from mergeml.config.metric_names import (
+    CLASSIFICATION_METRICS,
+    METRIC_DIRECTION,
+    REGRESSION_METRICS,
+)
 
 __all__ = ["CLASSIFICATION_METRICS", "METRIC_DIRECTION", "REGRESSION_METRICS"]
-
-CLASSIFICATION_METRICS: tuple[str, ...] = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "average_precision",
-    "log_loss",
-)
-REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
-
-METRIC_DIRECTION: dict[str, Literal["higher", "lower"]] = {
-    "accuracy": "higher",
-    "balanced_accuracy": "higher",
-    "precision": "higher",
-    "recall": "higher",
-    "f1": "higher",
-    "roc_auc": "higher",
-    "average_precision": "higher",
-    "log_loss": "lower",
-    "rmse": "lower",
-    "mae": "lower",
-    "r2": "higher",
-}

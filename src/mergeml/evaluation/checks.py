@@ -10,6 +10,23 @@ from numpy.typing import ArrayLike
 
 from mergeml.errors import EvaluationError, one_line
 
+MAX_REASON = 300  # characters of a scikit-learn message kept in the one error line
+MAX_LISTED = 5  # labels named in a message; the rest are counted
+
+
+def brief(message: object) -> str:
+    """``message`` on one line, cut to ``MAX_REASON`` characters (scikit-learn's messages
+    can list every label: kilobytes)."""
+    text = one_line(str(message))
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def listed(values: Sequence[Any]) -> str:
+    """``[a, b, c, ... (12 more)]``: at most ``MAX_LISTED`` labels, each clipped."""
+    items = [brief(repr(v))[:40] for v in list(values)[:MAX_LISTED]]
+    more = len(values) - MAX_LISTED
+    return "[" + ", ".join(items) + (f", ... ({more} more)" if more > 0 else "") + "]"
+
 
 def check_names(names: Sequence[str], valid: tuple[str, ...], kind: str) -> list[str]:
     """Return ``names`` as a list, or fail on the first name not in ``valid``."""
@@ -38,7 +55,7 @@ def as_finite_floats(values: ArrayLike, what: str, *, ndim: int = 1) -> np.ndarr
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise EvaluationError(f"{what} must be numeric: {one_line(str(exc))}") from exc
+        raise EvaluationError(f"{what} must be numeric: {brief(exc)}") from exc
     if array.ndim != ndim:
         raise EvaluationError(f"{what} must be {ndim}-D, got shape {array.shape}")
     if array.size == 0:
@@ -76,14 +93,19 @@ def class_list(truth: np.ndarray, pred: np.ndarray, labels: Sequence[Any] | None
     for what, values in (("y_true", truth), ("y_pred", pred)):
         unknown = np.unique(values[~np.isin(values, classes)]).tolist()
         if unknown:
-            raise EvaluationError(f"{what} contains labels {unknown} not in labels {classes}")
+            raise EvaluationError(
+                f"{what} contains labels {listed(unknown)} not in the {len(classes)} "
+                f"labels {listed(classes)}"
+            )
     return classes
 
 
 def check_positive_label(positive_label: Any, classes: list[Any]) -> None:
     """Fail unless ``positive_label`` is one of ``classes``."""
     if positive_label not in classes:
-        raise EvaluationError(f"positive_label {positive_label!r} is not one of {classes}")
+        raise EvaluationError(
+            f"positive_label {brief(repr(positive_label))} is not one of {listed(classes)}"
+        )
 
 
 def check_max_points(max_points: int) -> None:

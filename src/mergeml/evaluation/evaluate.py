@@ -7,7 +7,7 @@ with :func:`~mergeml.files.dumps_json` and reviewed as a diff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 from sklearn.preprocessing import label_binarize
 
 from mergeml.errors import EvaluationError
-from mergeml.evaluation.checks import as_1d, check_positive_label
+from mergeml.evaluation.checks import as_1d, brief, check_positive_label
 from mergeml.evaluation.plots import (
     confusion_rows,
     pr_points,
@@ -53,6 +53,16 @@ def _fitted_classes(model: Any) -> list[Any]:
     return classes
 
 
+def _predicted(predict: Callable[[Any], Any], X: Any, model: Any) -> Any:
+    """``predict(X)``; scikit-learn's complaint about the test split as one short line."""
+    try:
+        return predict(X)
+    except ValueError as exc:
+        raise EvaluationError(
+            f"{type(model).__name__} cannot predict the test split: {brief(exc)}"
+        ) from exc
+
+
 def _curve_inputs(
     truth: np.ndarray, proba: np.ndarray, classes: list[Any], positive_label: Any
 ) -> tuple[Any, np.ndarray, np.ndarray]:
@@ -79,7 +89,7 @@ def evaluate_classifier(
     """
     classes = _fitted_classes(model)
     truth = as_1d(y, "y")
-    proba = np.asarray(model.predict_proba(X))
+    proba = np.asarray(_predicted(model.predict_proba, X, model))
     # The most probable class is what predict() returns for these estimators; deriving
     # it here spares a second pass through the preprocessing.
     pred = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
@@ -101,7 +111,7 @@ def evaluate_regressor(
     model: Any, X: Any, y: ArrayLike, *, names: Sequence[str]
 ) -> EvaluationResult:
     """Evaluate a fitted regressor: metrics plus prediction and residual tables."""
-    pred = np.asarray(model.predict(X))
+    pred = np.asarray(_predicted(model.predict, X, model))
     metrics = regression_metrics(y, pred, names=names)
     plots: dict[str, list[dict[str, Any]]] = {
         "predictions": prediction_points(y, pred),

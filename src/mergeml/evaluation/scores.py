@@ -18,16 +18,18 @@ from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import label_binarize
 
-from mergeml.errors import EvaluationError, one_line
+from mergeml.errors import EvaluationError
 from mergeml.evaluation.catalog import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from mergeml.evaluation.checks import (
     as_finite_floats,
+    brief,
     check_finite_labels,
     check_names,
     check_positive_label,
     check_same_length,
     class_list,
     label_pair,
+    listed,
 )
 
 # Metrics that need class probabilities rather than predicted labels.
@@ -43,7 +45,7 @@ def _compute(name: str, compute: Callable[[], Any]) -> float:
             warnings.simplefilter("error", UndefinedMetricWarning)
             value = float(compute())
     except (ValueError, UndefinedMetricWarning) as exc:
-        raise EvaluationError(f"metric {name} cannot be computed: {one_line(str(exc))}") from exc
+        raise EvaluationError(f"metric {name} cannot be computed: {brief(exc)}") from exc
     if not math.isfinite(value):
         raise EvaluationError(f"metric {name} is not finite ({value}) on this test set")
     return value
@@ -70,11 +72,12 @@ class _Classified:
             missing = [label for label in self.classes if label not in present]
             if missing:
                 raise EvaluationError(
-                    f"metric {name} is undefined: classes {missing} do not occur in y_true"
+                    f"metric {name} is undefined: classes {listed(missing)} do not occur "
+                    f"in y_true ({len(missing)} of {len(self.classes)})"
                 )
         elif len(present) < 2 or self.positive_label not in present:
             raise EvaluationError(
-                f"metric {name} is undefined: y_true contains only {present}; it needs "
+                f"metric {name} is undefined: y_true contains only {listed(present)}; it needs "
                 f"positive ({self.positive_label!r}) and negative rows"
             )
 
@@ -98,7 +101,7 @@ def _score_array(
     if scores.shape[1] != len(classes):
         raise EvaluationError(
             f"y_score has {scores.shape[1]} columns but there are {len(classes)} classes "
-            f"{classes}; pass labels in the column order (model.classes_)"
+            f"{listed(classes)}; pass labels in the column order (model.classes_)"
         )
     if len(classes) > 2:
         return scores

@@ -2,7 +2,8 @@
 
 Every input is validated before any network call. The comment body is sent as JSON data and
 never reaches a shell. A body without :data:`MARKER` gets it prepended, so the next run finds
-and updates the same comment instead of adding a new one.
+and updates the same comment instead of adding a new one. The untrusted CI artifact that
+carries a pull request's comment is read by :mod:`mergeml.github.artifact`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +32,7 @@ MAX_PR = 10**9
 _REPO_RE = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
 _PR_RE = re.compile(r"[0-9]{1,10}")
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: no header injection.
+SHA_RE = re.compile(r"[0-9a-f]{40}")  # a full commit SHA, as GitHub writes it
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -208,7 +209,7 @@ class GitHubClient:
         data, _ = self._request("GET", url)
         head = data.get("head") if isinstance(data, dict) else None
         sha = head.get("sha") if isinstance(head, dict) else None
-        if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
+        if not isinstance(sha, str) or not SHA_RE.fullmatch(sha):
             raise GitHubError(f"unexpected pull request object from GitHub for {repo}#{pr}")
         return sha
 
@@ -311,68 +312,3 @@ def post_sticky_comment(
         action = "created"
     logger.info("%s comment %d on %s#%d", action, comment["id"], repo, number)
     return action, int(comment["id"])
-
-
-# --- the artifact handed from the unprivileged CI run to the commenting workflow -----------
-
-BODY_FILE = "body.md"
-META_FILE = "meta.json"
-_SHA_RE = re.compile(r"[0-9a-f]{40}")
-MAX_META = 1024
-
-
-def write_bundle(out: Path, *, pr: int, head_sha: str, body: str) -> None:
-    """Write the comment artifact: the body and {"pr", "head_sha"}."""
-    number = check_number(pr)
-    if not _SHA_RE.fullmatch(head_sha):
-        raise GitHubError(f"head SHA {_show(head_sha)} is not a 40-character hex SHA")
-    body, _ = validate_request("owner/repo", number, body)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / BODY_FILE).write_text(body, encoding="utf-8")
-    meta = {"pr": number, "head_sha": head_sha}
-    (out / META_FILE).write_text(json.dumps(meta) + "\n", encoding="utf-8")
-
-
-def read_bundle(folder: Path, *, expected_head_sha: str) -> tuple[int, str]:
-    """Read an untrusted comment artifact; (pr, body) or GitHubError before any request.
-
-    Exactly two small files; meta keys exactly {"pr", "head_sha"}; the PR number digits
-    only; the head SHA equal to the triggering run's (``expected_head_sha``).
-    """
-    if not _SHA_RE.fullmatch(expected_head_sha or ""):
-        raise GitHubError(f"expected head SHA {_show(expected_head_sha)} is not a hex SHA")
-    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    if names != sorted([BODY_FILE, META_FILE]):
-        raise GitHubError(f"artifact {folder} must hold exactly {BODY_FILE} and {META_FILE}")
-    meta_path, body_path = folder / META_FILE, folder / BODY_FILE
-    if meta_path.stat().st_size > MAX_META or body_path.stat().st_size > 4 * MAX_BODY:
-        raise GitHubError(f"artifact {folder} is larger than allowed")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GitHubError(f"artifact {META_FILE} is not valid JSON") from exc
-    if not isinstance(meta, dict) or set(meta) != {"pr", "head_sha"}:
-        raise GitHubError(f"artifact {META_FILE} must have exactly the keys pr and head_sha")
-    if isinstance(meta["pr"], bool) or not isinstance(meta["pr"], int | str):
-        raise GitHubError(f"artifact pull request number {_show(meta['pr'])} is not a number")
-    number = check_number(meta["pr"] if isinstance(meta["pr"], str) else str(meta["pr"]))
-    if meta["head_sha"] != expected_head_sha:
-        raise GitHubError(
-            f"artifact head SHA {_show(meta['head_sha'])} is not the triggering run's "
-            f"{expected_head_sha[:12]}"
-        )
-    body = check_body(body_path.read_text(encoding="utf-8", errors="replace"))
-    return number, body
-
-
-def post_bundle(client: GitHubClient, repo: str, folder: Path, head_sha: str) -> tuple[str, int]:
-    """Validate the artifact, check the PR's head is the triggering commit, then post."""
-    number, body = read_bundle(folder, expected_head_sha=head_sha)
-    check_repo(repo)
-    actual = client.pull_head_sha(repo, number)
-    if actual != head_sha:
-        raise GitHubError(
-            f"pull request #{number} is at {actual[:12]}, not the triggering run's "
-            f"{head_sha[:12]}: refusing to comment"
-        )
-    return post_sticky_comment(client, repo, number, body)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mergeml.config.estimators import make_step
+from mergeml.config.estimators import check_steps, make_step
+from mergeml.config.targets import DEFAULT_TARGETS
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -20,15 +21,31 @@ def build_pipeline(
     *,
     numeric: Sequence[str],
     categorical: Sequence[str],
+    targets: Sequence[str] = DEFAULT_TARGETS,
 ) -> Pipeline:
-    """One Pipeline: a ColumnTransformer over the given columns, then the estimator."""
+    """One Pipeline: a ColumnTransformer over the given columns, then the estimator.
+
+    Every `_target_` of every step is checked against ``targets`` (the allow-list)
+    before any step is imported or built.
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline, make_pipeline
+
+    check_steps(
+        [
+            *((s, f"preprocess.numeric[{i}]") for i, s in enumerate(numeric_steps)),
+            *((s, f"preprocess.categorical[{i}]") for i, s in enumerate(categorical_steps)),
+            (model, "model"),
+        ],
+        targets,
+    )
 
     def branch(steps: Sequence[StepConfig], group: str) -> Any:
         if not steps:
             return "passthrough"
-        made = [make_step(s, f"preprocess.{group}[{i}]") for i, s in enumerate(steps)]
+        made = [
+            make_step(s, f"preprocess.{group}[{i}]", targets=targets) for i, s in enumerate(steps)
+        ]
         return make_pipeline(*made)
 
     transformers = []
@@ -39,4 +56,5 @@ def build_pipeline(
             ("categorical", branch(categorical_steps, "categorical"), list(categorical))
         )
     preprocess = ColumnTransformer(transformers, remainder="drop")
-    return Pipeline([("preprocess", preprocess), ("estimator", make_step(model, "model"))])
+    estimator = make_step(model, "model", targets=targets)
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])

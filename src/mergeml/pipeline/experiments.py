@@ -15,14 +15,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mergeml.config.compose import Override, compose_params, load_yaml, parse_overrides
-from mergeml.errors import ConfigError, PipelineError
+from mergeml.config.targets import DEFAULT_TARGETS
+from mergeml.errors import ConfigError, Interrupted, signum_of
+from mergeml.pipeline import child
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +93,17 @@ def _replay(params_dir: Path, set_params: Sequence[str]) -> dict[str, Any]:
         for item in set_params:
             _, override = item.split(":", 1)
             apply_overrides(copy / CONFIG_FILE, [override])
-        return compose_params(copy)
+        return compose_params(copy, check_estimators=False)  # plan() has checked them
 
 
-def plan(params_dir: Path, overrides: Sequence[str]) -> list[Experiment]:
+def plan(
+    params_dir: Path, overrides: Sequence[str], *, targets: Sequence[str] = DEFAULT_TARGETS
+) -> list[Experiment]:
     """Validate every point of the sweep and derive its edits; nothing runs here."""
     points = expand(parse_overrides(overrides, params_dir, allow_sweeps=True))
     planned = []
     for point in points:
-        expected = compose_params(params_dir, point)
+        expected = compose_params(params_dir, point, targets=targets)
         set_params = to_set_params(params_dir, point)
         if _replay(params_dir, set_params) != expected:
             raise ConfigError(
@@ -115,102 +118,51 @@ Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def dvc(args: Sequence[str], *, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the DVC CLI of this interpreter's environment."""
-    cmd = [sys.executable, "-m", "dvc", *args]
+    """Run the DVC CLI of this interpreter's environment, waiting for DVC's repository lock
+    rather than failing on it; an interrupt stops it completely (see pipeline.child)."""
+    cmd = [sys.executable, "-m", "dvc", "--wait-for-lock", *args]
     log.debug("running %s", " ".join(cmd))
-    return subprocess.run(cmd, check=False, text=True, capture_output=capture)
+    return child.run(cmd, output="capture" if capture else "relay")
 
 
 Progress = Callable[[str], object]
 
+# Where `dvc exp run --temp` copies the workspace for one experiment (tmpXXXXXXXX/).
+STANDALONE = Path(".dvc") / "tmp" / "exps" / "standalone"
+
+
+def _temp_copies(root: Path) -> set[Path]:
+    folder = root / STANDALONE
+    return set(folder.glob("tmp*")) if folder.is_dir() else set()
+
 
 def run_serial(
-    experiments: Sequence[Experiment], runner: Runner = dvc, progress: Progress = log.info
+    experiments: Sequence[Experiment],
+    runner: Runner = dvc,
+    progress: Progress = log.info,
+    root: Path = Path(),
 ) -> list[str]:
     """Run each experiment in a temporary directory, one after the other.
 
     The workspace is left untouched; `dvc exp show` lists the results and
     `dvc exp apply NAME` brings one into the workspace. Returns the failed points.
+    Interrupted (one line's worth) when a signal stops it: the running experiment is
+    stopped and its temporary copy removed; finished ones are kept.
     """
     failed = []
     for i, exp in enumerate(experiments, 1):
         label = " ".join(exp.overrides) or "(no overrides)"
         progress(f"running experiment {i}/{len(experiments)}: {label}")
         args = ["exp", "run", "--temp"] + [a for s in exp.set_params for a in ("-S", s)]
-        if runner(args).returncode != 0:
+        copies = _temp_copies(root)
+        try:
+            code = runner(args).returncode
+        except KeyboardInterrupt as exc:
+            for leftover in _temp_copies(root) - copies:  # DVC was killed before its cleanup
+                shutil.rmtree(leftover, ignore_errors=True)
+            kept = f"; {i - 1} finished experiment(s) kept (`dvc exp show`)" if i > 1 else ""
+            outcome = f"experiment {i}/{len(experiments)} ({label}) stopped, nothing kept of it"
+            raise Interrupted(signum_of(exc), outcome + kept) from None
+        if code != 0:
             failed.append(label)
     return failed
-
-
-def run_queued(
-    experiments: Sequence[Experiment],
-    *,
-    jobs: int,
-    timeout: float,
-    poll: float = 2.0,
-    runner: Runner = dvc,
-    progress: Progress = log.info,
-) -> list[str]:
-    """Queue every experiment, start ``jobs`` workers, and poll until done or ``timeout``.
-
-    Only the tasks queued by this call are waited for and reported: entries left in DVC's
-    queue by earlier runs (failed, or still queued) are not this run's results.
-    """
-    before = {task for task, _, _ in queue_status(runner)}
-
-    def ours() -> list[tuple[str, str, str]]:
-        return [row for row in queue_status(runner) if row[0] not in before]
-
-    for exp in experiments:
-        args = ["exp", "run", "--queue"] + [a for s in exp.set_params for a in ("-S", s)]
-        if runner(args).returncode != 0:
-            queued = [task for task, _, _ in ours()]
-            if queued:
-                runner(["queue", "remove", *queued])
-            raise PipelineError(f"could not queue experiment {' '.join(exp.overrides)}")
-    if runner(["queue", "start", "--jobs", str(jobs)]).returncode != 0:
-        raise PipelineError("`dvc queue start` failed")
-    deadline = time.monotonic() + timeout
-    shown = ""
-    while True:
-        status = ours()
-        pending = [task for task, _, state in status if state in PENDING]
-        counts = {state: sum(row[2] == state for row in status) for state in sorted(STATES)}
-        summary = ", ".join(f"{n} {state.lower()}" for state, n in counts.items() if n)
-        if summary != shown:
-            progress(f"queue: {summary}")
-            shown = summary
-        if not pending:
-            runner(["queue", "stop"])
-            return [name for _, name, state in status if state not in PENDING | {"Success"}]
-        if time.monotonic() > deadline:
-            runner(["queue", "kill", *pending])
-            runner(["queue", "stop", "--kill"])
-            raise PipelineError(
-                f"{len(pending)} queued experiment(s) did not finish within {timeout:.0f} s;"
-                " they were stopped (see `dvc queue logs NAME`)"
-            )
-        time.sleep(poll)
-
-
-PENDING = frozenset({"Queued", "Running"})
-STATES = PENDING | {"Success", "Failed", "Unknown"}
-
-
-def queue_status(runner: Runner = dvc) -> list[tuple[str, str, str]]:
-    """(task id, name or task id, status) for every task DVC's queue knows about.
-
-    Parses `dvc queue status`; its columns are Task, Name (may be empty), Created
-    ("-", "02:44 PM" or "Nov 21, 2026") and Status, so the row is read from the right.
-    """
-    proc = runner(["queue", "status"], capture=True)
-    rows = []
-    for line in (proc.stdout or "").splitlines()[1:]:
-        cells = line.split()
-        if len(cells) < 3 or cells[-1] not in STATES:
-            continue
-        created = 1 if cells[-2] == "-" else 2 if cells[-2] in {"AM", "PM"} else 3
-        rest = cells[: -1 - created]
-        if rest:
-            rows.append((rest[0], rest[1] if len(rest) > 1 else rest[0], cells[-1]))
-    return rows

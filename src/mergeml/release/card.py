@@ -259,7 +259,7 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
         md5 = None
     art = read_artifact(repo, layout.model)
     version = holding_version(art, sha, md5)
-    params = flat_params(side.read(PARAMS_FILE))
+    params = flat_params(side.read(PARAMS_FILE), f"{PARAMS_FILE} at {side.short}")
     metrics = read_metrics(side, layout.metrics)
     values = {
         "model": esc(layout.model),

@@ -51,7 +51,9 @@ def params_section(base: Side, head: Side, files: tuple[str, ...]) -> ParamsSect
     changes: list[ParamChange] = []
     for name in files:
         changes += diff_param_values(
-            flat_params(base.read(name)), flat_params(head.read(name)), name
+            flat_params(base.read(name), f"{name} at {base.short}"),
+            flat_params(head.read(name), f"{name} at {head.short}"),
+            name,
         )
     swap = next((c for c in changes if _is_class_swap(c)), None)
     if swap is None:

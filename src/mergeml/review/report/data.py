@@ -10,6 +10,7 @@ import yaml
 from mergeml.project import LOCK_FILE, Side, safe_path
 from mergeml.review.report.model import DataSection, DataSummary, SourceChange, SourceFile
 from mergeml.review.report.read import json_doc
+from mergeml.yamlread import parse_yaml
 
 DATA_FILE = "reports/data.json"
 SPLITS = ("train", "test")
@@ -26,7 +27,8 @@ def prepare_outs(side: Side) -> dict[str, str] | None:
     """``{path: md5}`` of the ``prepare`` stage outputs in dvc.lock, or None."""
     text = side.read(LOCK_FILE)
     try:
-        lock = yaml.load(text, Loader=yaml.BaseLoader) if text is not None else None
+        where = f"{LOCK_FILE} at {side.short}"
+        lock = parse_yaml(text, where, strings=True) if text is not None else None
     except yaml.YAMLError:
         return None
     outs = _stage_outs(lock, "prepare")

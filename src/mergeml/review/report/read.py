@@ -19,16 +19,20 @@ from mergeml.errors import MergemlError
 from mergeml.markdown import number
 from mergeml.project import Side
 from mergeml.review.gates import parse_metrics
+from mergeml.yamlread import parse_yaml
 
 RawMetrics = tuple[dict[str, Any] | None, dict[str, Any] | None]  # (base, head) metrics objects
 
 
-def yaml_doc(text: str | None) -> Any:
-    """The YAML document in ``text``, or None when absent or not YAML."""
+def yaml_doc(text: str | None, where: str = "YAML") -> Any:
+    """The YAML document in ``text``, or None when absent or not YAML.
+
+    A document beyond the bounds of `mergeml.yamlread` (an alias bomb) is an error.
+    """
     if text is None:
         return None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text, where)
     except yaml.YAMLError:
         return None
 
@@ -49,9 +53,9 @@ def finite(value: object) -> float | None:
     return found if found is not None and math.isfinite(found) else None
 
 
-def flat_params(text: str | None) -> dict[str, Any]:
+def flat_params(text: str | None, where: str = "params") -> dict[str, Any]:
     """A params file as ``{dotted.key: value}`` (empty when absent or not a mapping)."""
-    doc = yaml_doc(text)
+    doc = yaml_doc(text, where)
     return dict(flatten(doc)) if isinstance(doc, Mapping) and doc else {}
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mergeml.config.compose import load_yaml
+from mergeml.config.paramfiles import load_yaml
 from mergeml.config.schema import VerifyTolerance
 from mergeml.project import PARAMS_FILE
 from mergeml.review.verify.lock import entries, norm

@@ -1,13 +1,17 @@
-"""The git adapter: the only module that imports GitPython."""
+"""The git adapter: the only package that imports GitPython (`remote`: talking to remotes)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergeml.errors import PushRejected, ScmError
+from mergeml.errors import PushInterrupted, PushRejected, ScmError
+from mergeml.scm.remote import check_remote, fetch_into_bare, push, reason, remote_holds
+
+__all__ = ["Git", "PushRejected", "ScmError", "TagInfo", "actor", "check_remote", "remote_mirror"]
 
 _FIELDS = (
     "%(refname:strip=2)",
@@ -97,6 +101,18 @@ class Git:
         out = self._repo.git.ls_files("-z", "--", rel, env={"GIT_LITERAL_PATHSPECS": "1"})
         return rel in out.split("\0")
 
+    def staged_sizes(self) -> dict[str, int]:
+        """Size in bytes of every file git's index holds (`git ls-files`), by path.
+
+        The size of the blob git stores (for a Git LFS file, its pointer); submodules are
+        left out. A file staged but not committed counts: it is on its way into git.
+        """
+        sizes = {}
+        for (path, _stage), entry in self._repo.index.entries.items():
+            if entry.mode >> 12 != 0o16:  # 0o160000: a submodule's commit, not a blob
+                sizes[str(path)] = int(self._repo.odb.info(entry.binsha).size)
+        return sizes
+
     def annotated_tags(self) -> list[TagInfo]:
         """Every annotated tag, read with one `git for-each-ref` call."""
         out = self._repo.git.for_each_ref(
@@ -113,8 +129,6 @@ class Git:
 
     def read_many(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Texts of many (commit, path) blobs from one `git cat-file --batch` process."""
-        import subprocess
-
         if not wanted:
             return {}
         request = "".join(f"{sha}:{path}\n" for sha, path in wanted).encode()
@@ -179,14 +193,37 @@ class Git:
             raise ScmError(f"cannot create the merge commit: {_first_line(exc)}") from exc
         return str(out).strip()
 
-    def fetch(self, remote: str) -> None:
-        """Fetch branches and tags from ``remote`` (pruning deleted tags is not done)."""
+    def fetch(self, remote: str, *, mirror: Sequence[str] = ()) -> dict[str, bool]:
+        """Fetch branches and tags from ``remote``; tags matching a ``mirror`` pattern
+        (e.g. `model@*`) become exactly the remote's. Returns the local tags that changed:
+        name -> True when replaced by the remote's, False when removed (the remote has no
+        such tag). Other local tags are never removed or replaced.
+        """
         import git
 
+        check_remote(remote)
+        refspecs = [f"+refs/tags/{p}:refs/tags/{p}" for p in mirror]
+        if refspecs and remote in self.remotes():  # explicit refspecs replace the default
+            refspecs.insert(0, f"+refs/heads/*:refs/remotes/{remote}/*")
+        before = self._tag_objects(mirror)
+        prune = ["--prune"] if refspecs else []
         try:
-            self._repo.git.fetch(remote, "--tags", "--quiet")
+            self._repo.git.fetch("--tags", "--quiet", *prune, "--", remote, *refspecs)
         except git.GitCommandError as exc:
             raise ScmError(f"cannot fetch from {remote}: {_first_line(exc)}") from exc
+        after = self._tag_objects(mirror)
+        return {name: name in after for name, oid in before.items() if after.get(name) != oid}
+
+    def remotes(self) -> list[str]:
+        return str(self._repo.git.remote()).split()
+
+    def _tag_objects(self, patterns: Sequence[str]) -> dict[str, str]:
+        """Tag name -> object id of the local tags matching ``patterns`` (none: none)."""
+        if not patterns:
+            return {}
+        fmt = "--format=%(refname:strip=2)%00%(objectname)"
+        out = self._repo.git.for_each_ref(fmt, "--", *[f"refs/tags/{p}" for p in patterns])
+        return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
 
     def create_tag(self, name: str, commit: str, message: str, *, date: int | None = None) -> None:
         """An annotated tag (identity from git's configuration; ``date`` in Unix seconds)."""
@@ -194,7 +231,7 @@ class Git:
 
         env = {"GIT_COMMITTER_DATE": f"{date} +0000"} if date is not None else {}
         try:
-            self._repo.git.tag("-a", name, commit, "-m", message, env=env)
+            self._repo.git.tag("-a", "-m", message, "--", name, commit, env=env)
         except git.GitCommandError as exc:
             raise ScmError(f"cannot create tag {name}: {_first_line(exc)}") from exc
 
@@ -202,7 +239,7 @@ class Git:
         import git
 
         with contextlib.suppress(git.GitCommandError):
-            self._repo.git.tag("-d", name)
+            self._repo.git.tag("-d", "--", name)
 
     def push_atomic(
         self, remote: str, *, branch: tuple[str, str, str | None], tags: list[str]
@@ -212,28 +249,47 @@ class Git:
         When the branch does not move (new == old) the lease still guards the tags: they
         are only written if the branch is where the caller saw it. Raises PushRejected
         when the remote refuses any of it; then nothing was written.
-        """
-        import git
 
+        A signal does not abandon a push the server may be applying: PushInterrupted
+        says which of the refs the remote holds after it (`scm.remote.push`).
+        """
         name, new, old = branch
         lease = f"--force-with-lease=refs/heads/{name}:{old or ''}"
-        refspecs = [f"{new}:refs/heads/{name}", *[f"refs/tags/{t}:refs/tags/{t}" for t in tags]]
         try:
-            self._repo.git.push("--atomic", "--porcelain", lease, remote, *refspecs)
-        except git.GitCommandError as exc:
-            raise PushRejected(f"{remote} rejected the push: {_push_reason(exc)}") from exc
-        # Keep the remote-tracking branch current, so the next local read sees the push.
-        if remote in self._repo.git.remote().split():
-            self._repo.git.update_ref(f"refs/remotes/{remote}/{name}", new)
+            push(self.root, remote, ["--atomic", "--porcelain", lease], self._refs(name, new, tags))
+        except PushInterrupted as exc:
+            if f"refs/heads/{name}" in (exc.held or []):
+                self._track(remote, name, new)
+            raise
+        self._track(remote, name, new)
+
+    def _refs(self, branch: str, new: str, tags: list[str]) -> dict[str, str]:
+        """Remote ref -> object id of a push: the branch at ``new``, the local ``tags``."""
+        refs = {f"refs/heads/{branch}": new}
+        return refs | {f"refs/tags/{t}": oid for t, oid in self._tag_objects(tags).items()}
+
+    def remote_holds(
+        self, remote: str, *, branch: tuple[str, str], tags: list[str]
+    ) -> tuple[list[str] | None, str]:
+        """Which refs of a push (`push_atomic`) the remote holds; None and why when it
+        cannot be asked."""
+        return remote_holds(self.root, remote, self._refs(*branch, tags))
+
+    def _track(self, remote: str, branch: str, new: str) -> None:
+        """Keep the remote-tracking branch current, so the next local read sees the push."""
+        if remote in self.remotes():
+            self._repo.git.update_ref(f"refs/remotes/{remote}/{branch}", new)
 
     def remote_url(self, remote: str) -> str:
         """The URL of a configured remote, or ``remote`` itself (already a URL or path)."""
         import git
 
+        check_remote(remote)
         try:
-            return str(self._repo.git.remote("get-url", remote)).strip()
+            url = str(self._repo.git.remote("get-url", "--", remote)).strip()
         except git.GitCommandError:
             return remote
+        return check_remote(url, f"the URL of remote '{remote}'")
 
 
 @contextlib.contextmanager
@@ -242,31 +298,10 @@ def remote_mirror(url: str) -> Iterator[Git]:
 
     Enough to read a registry without cloning: every tagged commit's tree, no history.
     """
-    import subprocess
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="mergeml-remote-") as tmp:
-        steps = [
-            ["git", "init", "--quiet", "--bare", tmp],
-            [
-                "git",
-                "-C",
-                tmp,
-                "fetch",
-                "--quiet",
-                "--depth=1",
-                "--no-tags",
-                url,
-                "+refs/tags/*:refs/tags/*",
-                "+refs/heads/release/*:refs/heads/release/*",
-            ],
-        ]
-        for args in steps:
-            proc = subprocess.run(args, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                lines = [line for line in proc.stderr.splitlines() if line.strip()]
-                reason = lines[-1].strip() if lines else f"git exited {proc.returncode}"
-                raise ScmError(f"cannot read the registry of {url}: {reason}")
+        fetch_into_bare(url, Path(tmp))
         yield Git(Path(tmp))
 
 
@@ -279,26 +314,12 @@ def tracked_by_git(path: Path) -> bool:
     return repo.is_tracked(path)
 
 
-def _push_reason(exc: Exception) -> str:
-    """Why a push failed: git's per-ref `[rejected] (reason)` lines, else its last line."""
-    text = f"{getattr(exc, 'stdout', '')}\n{getattr(exc, 'stderr', '')}"
-    reasons = []
-    for line in text.splitlines():
-        if "rejected]" in line or "[remote failure]" in line:
-            ref = next((p for p in line.split() if "refs/" in p), "")
-            why = line[line.index("[") :].strip()
-            reasons.append(f"{ref.split(':')[-1]} {why}".strip())
-    return "; ".join(reasons) if reasons else _first_line(exc)
-
-
 def _first_line(exc: Exception) -> str:
-    """git's own reason: its first `fatal:` or `error:` line, else its last line."""
+    """git's own reason for a failed GitPython call."""
     text = str(getattr(exc, "stderr", "") or exc).strip()
-    lines = [line.strip().strip("'").strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[-1] if lines else str(exc)
+    if text.startswith("stderr: '") and text.endswith("'"):  # how GitPython quotes it
+        text = text[len("stderr: '") : -1]
+    return reason(text, str(exc))
 
 
 def actor(repo: Git) -> str:
