@@ -28,6 +28,8 @@ def run_repro(
     try:
         if root is None:  # not in a DVC project: DVC says so in its own words
             return child.run(cmd, output="inherit", env=env).returncode
+        # DVC's per-repository state stays in the workspace, not in /var/tmp/dvc (as make).
+        env.setdefault("DVC_SITE_CACHE_DIR", str(root / ".dvc" / "tmp" / "site-cache"))
         with workspace_lock(root, on_wait) as fd:
             return child.run(cmd, output="inherit", env=env, pass_fds=(fd,)).returncode
     except KeyboardInterrupt as exc:
