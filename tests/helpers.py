@@ -144,3 +144,19 @@ def private_copy(repo: Path, dest: Path) -> Path:
     """A copy of ``repo`` (git history, DVC cache and outputs) that a test may change."""
     shutil.copytree(repo, dest, symlinks=True)
     return dest
+
+
+def processes_in(path: Path) -> list[str]:
+    """Command lines of live processes whose working directory is inside ``path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = Path(os.readlink(proc / "cwd"))
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if cwd == path or path in cwd.parents:
+            found.append(f"{proc.name}: {cmdline}")
+    return found

@@ -12,12 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.test_experiments import (
-    assert_workspace_unchanged,
-    exp_params,
-    processes_in,
-    snapshot,
-)
+from tests.helpers import processes_in
+from tests.pipeline.test_experiments import assert_workspace_unchanged, exp_params, snapshot
 
 pytestmark = pytest.mark.pipeline
 

@@ -5,31 +5,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mergeml.errors import Interrupted
 from mergeml.pipeline import exp_queue, experiments
-from tests.helpers import dvc
-from tests.pipeline.test_experiments import exp_params, processes_in
+from tests.pipeline.test_experiments import exp_params
 
 pytestmark = pytest.mark.pipeline
-
-
-@pytest.fixture
-def workspace(project: Path) -> Iterator[Path]:
-    """The built project; whatever the test does, no DVC queue worker is left running."""
-    try:
-        yield project
-    finally:
-        dvc(project, "queue", "stop", "--kill", check=False)
-        deadline = time.monotonic() + 60
-        while processes_in(project) and time.monotonic() < deadline:
-            time.sleep(1)
-        assert processes_in(project) == [], "DVC queue workers are still running"
 
 
 def queue_run(repo: Path, override: str) -> subprocess.Popen[str]:
@@ -49,9 +33,12 @@ def counted(stdout: str) -> list[int]:
 
 
 def test_two_queued_runs_at_once_each_wait_for_and_report_only_their_own(
-    workspace: Path,
+    queue_stopped: Path,
 ) -> None:
-    runs = [queue_run(workspace, "model.max_iter=5"), queue_run(workspace, "model.max_iter=6")]
+    runs = [
+        queue_run(queue_stopped, "model.max_iter=5"),
+        queue_run(queue_stopped, "model.max_iter=6"),
+    ]
     results = [run.communicate(timeout=600) for run in runs]
 
     for run, (out, err) in zip(runs, results, strict=True):
@@ -62,7 +49,7 @@ def test_two_queued_runs_at_once_each_wait_for_and_report_only_their_own(
             "queue: 1 success"
         )
         assert "1 experiment(s) done" in out
-    found = exp_params(workspace)
+    found = exp_params(queue_stopped)
     assert sorted(p["model"]["max_iter"] for p in found.values()) == [5, 6]
 
 

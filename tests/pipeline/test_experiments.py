@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,22 +54,6 @@ def cache_objects(repo: Path) -> set[str]:
 def assert_workspace_unchanged(repo: Path, before: dict[str, str]) -> None:
     assert git(repo, "status", "--porcelain") == ""
     assert snapshot(repo) == before
-
-
-def processes_in(path: Path) -> list[str]:
-    """Command lines of live processes whose working directory is inside ``path``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cwd = Path(os.readlink(proc / "cwd"))
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if cwd == path or path in cwd.parents:
-            found.append(f"{proc.name}: {cmdline}")
-    return found
 
 
 @pytest.fixture
@@ -160,19 +141,6 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project: Path, baseline: dict[
     assert cache_objects(project) == cache
     assert "No experiment tasks in the queue." in dvc(project, "queue", "status").stdout
     assert_workspace_unchanged(project, before)
-
-
-@pytest.fixture
-def queue_stopped(project: Path) -> Iterator[Path]:
-    """Whatever the test does, no DVC queue worker is left running in ``project``."""
-    try:
-        yield project
-    finally:
-        dvc(project, "queue", "stop", "--kill", check=False)
-        deadline = time.monotonic() + 60
-        while processes_in(project) and time.monotonic() < deadline:
-            time.sleep(1)
-        assert processes_in(project) == [], "DVC queue workers are still running"
 
 
 def test_queue_runs_a_group_override_sweep_through_dvc_workers(

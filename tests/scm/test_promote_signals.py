@@ -130,12 +130,15 @@ def assert_consistent(origin: Path, repo: Path, stages: dict[str, str]) -> None:
 SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
 
 
-@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
-def test_a_signal_during_a_push_that_lands_reports_it_landed(origin: Path, sig: int) -> None:
+def interrupted_promote(origin: Path, sig: int, *, declined: bool) -> tuple[Path, Server, str]:
+    """Promote v0.1.0 to staging from a clone; send ``sig`` to mergeml during the push.
+
+    Returns the clone, the held server and the one line mergeml printed.
+    """
     repo = clone(origin, "a")
     write_model(repo, "1" * 32, 0.90, "model one")
     server = Server(origin)
-    server.holds(0)
+    server.holds(1 if declined else 0)
     proc = start_promote(repo, "staging")
     server.wait_for_push(proc)
     os.kill(proc.pid, sig)
@@ -143,8 +146,14 @@ def test_a_signal_during_a_push_that_lands_reports_it_landed(origin: Path, sig: 
     assert proc.returncode == 128 + sig, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert "the push had already reached origin" in lines[0]
-    assert "tabular-model v0.1.0 is in staging" in lines[0]
+    return repo, server, lines[0]
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_a_signal_during_a_push_that_lands_reports_it_landed(origin: Path, sig: int) -> None:
+    repo, server, line = interrupted_promote(origin, sig, declined=False)
+    assert "the push had already reached origin" in line
+    assert "tabular-model v0.1.0 is in staging" in line
     assert set(tags(origin)) == {"tabular-model@v0.1.0", "tabular-model#staging#1"}
     assert_consistent(origin, repo, {"staging": "v0.1.0"})
 
@@ -158,18 +167,8 @@ def test_a_signal_during_a_push_that_lands_reports_it_landed(origin: Path, sig: 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_a_signal_during_a_declined_push_leaves_no_local_tags(origin: Path, sig: int) -> None:
-    repo = clone(origin, "a")
-    write_model(repo, "1" * 32, 0.90, "model one")
-    server = Server(origin)
-    server.holds(1)
-    proc = start_promote(repo, "staging")
-    server.wait_for_push(proc)
-    os.kill(proc.pid, sig)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + sig, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert "nothing was pushed to origin" in lines[0]
+    repo, server, line = interrupted_promote(origin, sig, declined=True)
+    assert "nothing was pushed to origin" in line
     assert tags(origin) == {}
     assert tags(repo) == {}  # nothing the local registry would count
 

@@ -8,6 +8,7 @@ the marker is added, a directory, a FIFO or a symlink. Each is refused with one 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,14 @@ def artifact(tmp_path: Path) -> Path:
     folder = tmp_path / "artifact"
     write_bundle(folder, pr=PR, head_sha=HEAD_SHA, body="report")
     return folder
+
+
+def comment_cli(
+    cwd: Path, github: FakeGitHub, args: list[str], *, token: str
+) -> subprocess.CompletedProcess[str]:
+    """`mergeml ARGS` against the fake GitHub, with ``token`` as GITHUB_TOKEN."""
+    command = [sys.executable, "-m", "mergeml", *args, "--api-url", github.base_url]
+    return run(command, cwd, check=False, env={"GITHUB_TOKEN": token})
 
 
 def unmarked_body_at_the_limit(folder: Path) -> None:
@@ -100,12 +109,7 @@ def test_the_comment_command_says_one_line_and_sends_nothing(
     folder = artifact(tmp_path)
     poison(folder)
     args = ["comment", "--repo", REPO, "--bundle", str(folder), "--head-sha", HEAD_SHA]
-    proc = run(
-        [sys.executable, "-m", "mergeml", *args, "--api-url", github.base_url],
-        tmp_path,
-        check=False,
-        env={"GITHUB_TOKEN": TOKEN},
-    )
+    proc = comment_cli(tmp_path, github, args, token=TOKEN)
     assert proc.returncode == 1
     (line,) = proc.stderr.strip().splitlines()
     assert "error: " in line
@@ -128,12 +132,7 @@ def test_a_body_file_that_is_not_a_regular_file_is_refused_before_any_request(
     fifo = tmp_path / "body.md"
     os.mkfifo(fifo)
     args = ["comment", "--repo", REPO, "--pr", str(PR), "--body-file", str(fifo)]
-    proc = run(
-        [sys.executable, "-m", "mergeml", *args, "--api-url", github.base_url],
-        tmp_path,
-        check=False,
-        env={"GITHUB_TOKEN": TOKEN},
-    )
+    proc = comment_cli(tmp_path, github, args, token=TOKEN)
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1
     assert github.log == []
@@ -145,12 +144,7 @@ def test_an_unmarked_body_file_at_the_limit_is_refused_before_the_token_is_neede
     body = tmp_path / "body.md"
     body.write_text("x" * MAX_BODY, encoding="utf-8")
     args = ["comment", "--repo", REPO, "--pr", str(PR), "--body-file", str(body)]
-    proc = run(
-        [sys.executable, "-m", "mergeml", *args, "--api-url", github.base_url],
-        tmp_path,
-        check=False,
-        env={"GITHUB_TOKEN": ""},
-    )
+    proc = comment_cli(tmp_path, github, args, token="")
     assert proc.returncode == 1
     assert "too long" in proc.stderr
     assert github.log == []
