@@ -144,7 +144,7 @@ def interrupted_promote(origin: Path, sig: int, *, declined: bool) -> tuple[Path
     os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, err
-    lines = err.strip().splitlines()
+    lines = err.splitlines()
     assert len(lines) == 1, err
     return repo, server, lines[0]
 
@@ -225,7 +225,7 @@ def test_ctrl_c_at_a_terminal_stops_the_push_and_says_it_may_still_land(origin: 
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    lines = err.strip().splitlines()
+    lines = err.splitlines()
     assert len(lines) == 1, err
     time.sleep(1.5)  # whatever the server was still doing is done now
     if tags(origin):  # the server applied it after all: mergeml must not have denied it

@@ -16,6 +16,7 @@ from mergeml.cli.model import model
 from mergeml.cli.params import PARAMS_COMMANDS
 from mergeml.cli.release import RELEASE_COMMANDS
 from mergeml.cli.review import REVIEW_COMMANDS
+from mergeml.cli.serve import SERVE_COMMANDS
 from mergeml.errors import MergemlError, UsageError, run_with_boundary
 
 
@@ -34,7 +35,7 @@ def cli(ctx: click.Context, traceback: bool, verbose: bool) -> None:
     logging.getLogger("mergeml").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-for _command in (*PARAMS_COMMANDS, *REVIEW_COMMANDS, model, *RELEASE_COMMANDS):
+for _command in (*PARAMS_COMMANDS, *REVIEW_COMMANDS, model, *RELEASE_COMMANDS, *SERVE_COMMANDS):
     cli.add_command(_command)
 
 
@@ -45,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
 
     def invoke() -> None:
         try:
-            code = cli.main(args=args, prog_name="mergeml", standalone_mode=False, obj=state)
+            # make_context + invoke rather than cli.main: click's main echoes a blank line
+            # on Ctrl-C before re-raising, and an interrupt must be one line (the boundary's).
+            with cli.make_context("mergeml", list(args), obj=state) as ctx:
+                code = cli.invoke(ctx)
             if isinstance(code, int) and code:  # a command's ctx.exit(code)
                 sys.exit(code)
         except click.exceptions.NoArgsIsHelpError as exc:
