@@ -35,7 +35,7 @@ from tests.projects import TINY, Edits, copy_dvc_config, copy_project  # noqa: E
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 PYTHON = sys.executable
-STAGES = ("compose", "prepare", "train", "evaluate")
+STAGES = ("compose", "prepare", "train", "schema", "evaluate")
 MB = 1024 * 1024
 SCALE_ROWS, SCALE_NOISE = 1_000_000, 20
 LR_EDITS: Edits = {

@@ -78,6 +78,10 @@ class VerifyError(MergemlError):
     """A rebuild is not what was committed, or its verdict cannot be read."""
 
 
+class PullError(MergemlError):
+    """The model of a stage or revision cannot be resolved, fetched or verified."""
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGINT, SIGTERM or SIGHUP stopped mergeml; ``outcome`` says what was left done.
 

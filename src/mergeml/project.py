@@ -18,6 +18,7 @@ import yaml
 
 from mergeml.config.dvcyaml import artifact_name, artifact_path, metrics_in
 from mergeml.errors import ConfigError
+from mergeml.model.schema import schema_path_for
 from mergeml.scm import Git
 from mergeml.yamlread import parse_yaml, problem
 
@@ -50,6 +51,11 @@ class Layout:
         if artifact == self.model:
             return self.model_path
         return dict(self.artifacts).get(artifact, self.model_path)
+
+    @property
+    def schema_path(self) -> str:
+        """The model's input schema (`models/input_schema.json`), tracked by git."""
+        return schema_path_for(self.model_path)
 
 
 DEFAULT_LAYOUT = Layout(DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, DEFAULT_METRICS, (PARAMS_FILE,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,10 @@ def test_queue_runs_a_group_override_sweep_through_dvc_workers(
         assert params["data"] == baseline["data"]
     status = dvc(project, "queue", "status").stdout
     assert [line.split()[-1] for line in status.splitlines()[1:3]] == ["Success", "Success"]
+    deadline = time.monotonic() + 60  # `dvc queue stop` lets a worker finish exiting on its own
+    while "Worker status: 0 active, 0 idle" not in status and time.monotonic() < deadline:
+        time.sleep(1)
+        status = dvc(project, "queue", "status").stdout
     assert "Worker status: 0 active, 0 idle" in status
     assert_workspace_unchanged(project, before)
 

@@ -17,7 +17,7 @@ from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline
 
-STAGES = ("compose", "prepare", "train", "evaluate")
+STAGES = ("compose", "prepare", "train", "schema", "evaluate")
 
 
 def lock(path: Path) -> dict:

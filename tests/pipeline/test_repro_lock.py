@@ -14,7 +14,7 @@ from tests.helpers import dvc
 
 pytestmark = pytest.mark.pipeline
 
-STAGES = ["compose", "prepare", "train", "evaluate"]
+STAGES = ["compose", "prepare", "train", "schema", "evaluate"]
 WAITING = "waiting for another mergeml repro in this workspace"
 
 

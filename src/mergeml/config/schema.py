@@ -316,6 +316,12 @@ class TargetSpec(_Frozen):
     target: str
 
 
+class SchemaParams(_Frozen):
+    """What the `schema` stage reads: data.task and data.target."""
+
+    data: TargetSpec
+
+
 class PrepareParams(_Frozen):
     """What the `prepare` stage reads: seed, data, split."""
 

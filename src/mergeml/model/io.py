@@ -315,7 +315,12 @@ def _check_sklearn_version(path: Path, data: bytes) -> None:
 
 def load_model(path: Path, *, expected_md5: str | None = None) -> Any:
     """Load a model saved by :func:`save_model`, after checking it is safe to construct."""
-    data = _read_bytes(path)
+    return load_model_bytes(_read_bytes(path), path, expected_md5=expected_md5)
+
+
+def load_model_bytes(data: bytes, path: Path | str, *, expected_md5: str | None = None) -> Any:
+    """:func:`load_model` on bytes already read; ``path`` names them in errors."""
+    path = Path(path)
     if expected_md5 is not None:  # first: a file dvc.lock does not vouch for is never parsed
         _check_md5(path, data, expected_md5)
     _check_skops_zip(path, data)

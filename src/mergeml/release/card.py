@@ -19,6 +19,7 @@ from mergeml.config.compose import flatten
 from mergeml.config.lockfile import md5_in_lock_text
 from mergeml.errors import CardError, MergemlError, ModelFileError
 from mergeml.markdown import esc, fmt, table
+from mergeml.model.schema import parse_schema
 from mergeml.project import (
     DEFAULT_METRICS,
     DVC_YAML,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATE_FILE = "docs/model_card.md"
 FACTS = ("model", "version", "commit", "model_path", "model_md5")  # one-line values
-SECTIONS = ("data", "params", "metrics", "gates", "history")  # Markdown blocks
+SECTIONS = ("data", "schema", "params", "metrics", "gates", "history")  # Markdown blocks
 PLACEHOLDERS = FACTS + SECTIONS
 PARAM_SECTIONS = ("model", "preprocess", "split")
 PARAM_CELL = 1000  # characters: a card is a document, not a size-limited comment.
@@ -67,6 +68,10 @@ Not documented: list known weaknesses and data gaps in `docs/model_card.md`.
 ## Data
 
 $data
+
+## Input schema
+
+$schema
 
 ## Parameters
 
@@ -124,6 +129,24 @@ def _split_rows(summary: DataSummary) -> list[list[str]]:
         if counts is not None:
             rows.append([f"{split} classes", balance(counts)])
     return rows
+
+
+def schema_md(text: str | None, path: str) -> str:
+    """The model's input schema (written by the train stage) as one row per feature column."""
+    schema = parse_schema(text)
+    if schema is None:
+        return f"_Input schema unavailable: {esc(path)} is absent or unreadable at this commit._"
+    rows = [
+        [
+            esc(c["name"]),
+            esc(c["dtype"]),
+            "yes" if c["nullable"] else "no",
+            esc(", ".join(c["categories"])) if c.get("categories") else "",
+        ]
+        for c in schema["columns"]
+    ]
+    header = ["column", "dtype", "missing values in training", "categories seen in training"]
+    return _rows_or(header, rows, "_No feature columns._")
 
 
 def _expand(key: str, value: Any) -> list[tuple[str, Any]]:
@@ -268,6 +291,7 @@ def render_card(repo: Git, rev: str, *, template: str = TEMPLATE_FILE) -> str:
         "model_path": esc(layout.model_path),
         "model_md5": esc(md5) if md5 else f"not recorded in {LOCK_FILE}",
         "data": data_md(side, params),
+        "schema": schema_md(side.read(layout.schema_path), layout.schema_path),
         "params": params_md(params),
         "metrics": metrics_md(metrics, layout.metrics),
         "gates": gates_md(side, metrics),
