@@ -55,7 +55,9 @@ def test_a_code_change_without_repro_names_the_stages(project: Path) -> None:
     with (project / "src/mergeml/model/train.py").open("a") as handle:
         handle.write("# changed\n")
     line = error_line(mergeml(project, "verify-built"))
-    assert "train: src/mergeml/model; evaluate: src/mergeml/model" in line
+    assert (
+        "train: src/mergeml/model; schema: src/mergeml/model; evaluate: src/mergeml/model" in line
+    )
 
 
 def test_a_report_between_committed_refs_does_not_read_the_workspace(project: Path) -> None:
