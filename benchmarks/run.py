@@ -1,6 +1,7 @@
 """Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
 
-    python benchmarks/run.py [--quick] [--only full|noop|scale|report|registry] [--reps N]
+    python benchmarks/run.py [--quick] [--only full|noop|scale|report|registry|predict]
+                             [--reps N]
                              [--scale-reps N]
 
 Every number is a ratio against a baseline measured in the same run on the same machine,
@@ -50,6 +51,8 @@ SCALE_EDITS: Edits = {
 REPORT_COMMITS, REPORT_PARAM_EVERY, REPORT_REPS, REPORT_LIMIT_S = 1000, 50, 5, 2.0
 REGISTRY_VERSIONS, REGISTRY_REPS, REGISTRY_LIMIT_S = 1000, 5, 0.5
 REGISTRY_ARTIFACT, REGISTRY_STAGES = "tabular-model", ("staging", "production")
+PREDICT_ROWS, PREDICT_SMALL_ROWS, PREDICT_REPS = 1_000_000, 100_000, 2
+PREDICT_RATE_TARGET = 0.9  # mergeml predict rows/s at least this share of bare model.predict
 # This repository's own dvc.yaml and dvc.lock (four stages, ~200 lines) are what every
 # registry version carries, each lock with its own model md5 (train's out, evaluate's dep).
 REGISTRY_MODEL_PATH = "models/model.skops"
@@ -136,6 +139,49 @@ start=$(date +%s.%N)
 rc=$?
 echo "$start $(date +%s.%N) $*" >> "$BENCH_STAGE_LOG"
 exit $rc
+"""
+
+# In a built project: the model as `mergeml pull` writes it, and synthetic inputs (the
+# generator's default columns, target included) of each size as Parquet.
+PREDICT_SETUP = """\
+import hashlib, sys
+from pathlib import Path
+
+from mergeml.data.synthetic import generate_transactions
+from mergeml.model.schema import parse_schema
+from mergeml.serve.fetch import write_pulled
+from mergeml.serve.resolve import Target
+
+data = Path("models/model.skops").read_bytes()
+target = Target(
+    name="tabular-model", version=None, stage=None, commit="0" * 40,
+    model_path="models/model.skops", md5=hashlib.md5(data).hexdigest(),
+    schema=parse_schema(Path("models/input_schema.json").read_text()),
+)
+write_pulled(Path("pulled"), target, data)
+for rows in map(int, sys.argv[1:]):
+    frame = generate_transactions(rows, seed=7)
+    frame.to_parquet(f"input-{rows}.parquet", index=False)
+    size = Path(f"input-{rows}.parquet").stat().st_size
+    print(rows, int(frame.memory_usage(deep=True).sum()), size)
+"""
+
+# The baseline: the whole input in memory, then one bare model.predict, timed alone.
+PREDICT_BARE = """\
+import sys, time
+from pathlib import Path
+
+import pandas as pd
+
+from mergeml.model.io import load_model
+from mergeml.model.schema import parse_schema
+
+model = load_model(Path("pulled/model.skops"))
+schema = parse_schema(Path("models/input_schema.json").read_text())
+frame = pd.read_parquet(sys.argv[1])[[c["name"] for c in schema["columns"]]]
+start = time.perf_counter()
+model.predict(frame)
+print(time.perf_counter() - start)
 """
 
 FRAME_BYTES = """\
@@ -641,6 +687,98 @@ class Bench:
         ]
 
 
+class PredictBench:
+    """`mergeml predict` on a model built by `dvc repro` (default params) against a bare
+    `model.predict` on the same rows held in memory, alternating, min of the runs."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench, self.env = bench, bench.env
+
+    def project(self) -> tuple[Path, dict[int, tuple[int, int]]]:
+        """A built project with pulled/ and the inputs; {rows: (frame bytes, file bytes)}."""
+        project = self.bench.fresh("predict", {}, dvc=True)
+        progress("predict: dvc repro, default params (untimed)")
+        self.bench.dvc(project, "repro")
+        progress(f"predict: inputs of {PREDICT_ROWS:,} and {PREDICT_SMALL_ROWS:,} rows")
+        sizes = (str(PREDICT_ROWS), str(PREDICT_SMALL_ROWS))
+        (project / "setup.py").write_text(PREDICT_SETUP)
+        (project / "bare.py").write_text(PREDICT_BARE)
+        out = run((PYTHON, "setup.py", *sizes), project, self.env).stdout.split("\n")
+        found = {int(r): (int(f), int(b)) for r, f, b in (line.split() for line in out if line)}
+        return project, found
+
+    def predict(self, project: Path, rows: int) -> tuple[Run, dict[str, Any]]:
+        """`mergeml predict --json` on ``rows`` rows: the process, and what it printed."""
+        args = (PYTHON, "-m", "mergeml", "predict", "--model", "pulled", "--json")
+        done = run((*args, f"input-{rows}.parquet", "out.parquet"), project, self.env)
+        return done, json.loads(done.stdout)
+
+    def results(self) -> list[Result]:
+        project, sizes = self.project()
+        best: dict[str, float] = {}
+        for rep in range(PREDICT_REPS):
+            progress(f"predict: bare model.predict / mergeml predict ({rep + 1}/{PREDICT_REPS})")
+            bare = run((PYTHON, "bare.py", f"input-{PREDICT_ROWS}.parquet"), project, self.env)
+            ours, doc = self.predict(project, PREDICT_ROWS)
+            if doc["rows"] != PREDICT_ROWS:
+                raise RuntimeError(f"mergeml predict scored {doc['rows']} rows")
+            progress(f"predict:   bare {float(bare.stdout):.2f} s, mergeml {doc['seconds']:.2f} s")
+            for key, value in (
+                ("bare_s", float(bare.stdout)),
+                ("predict_s", doc["seconds"]),
+                ("predict_wall_s", ours.seconds),
+                ("predict_rss", ours.peak_rss_mb),
+                ("bare_rss", bare.peak_rss_mb),
+            ):
+                best[key] = min(best.get(key, value), value)
+            batches = doc["batches"]
+        progress(f"predict: {PREDICT_SMALL_ROWS:,} rows (peak RSS reference)")
+        small, _ = self.predict(project, PREDICT_SMALL_ROWS)
+        frame_mb, file_mb = (n / MB for n in sizes[PREDICT_ROWS])
+        detail = {
+            "rows": PREDICT_ROWS,
+            "batches": batches,
+            "bare_rows_per_s": round(PREDICT_ROWS / best["bare_s"]),
+            "predict_rows_per_s": round(PREDICT_ROWS / best["predict_s"]),
+            "predict_wall_seconds": round(best["predict_wall_s"], 2),
+            "input_frame_mb": round(frame_mb, 1),
+            "input_file_mb": round(file_mb, 1),
+            "predict_peak_rss_mb": round(best["predict_rss"], 1),
+            "predict_small_peak_rss_mb": round(small.peak_rss_mb, 1),
+            "bare_peak_rss_mb": round(best["bare_rss"], 1),
+        }
+        label = f"predict {PREDICT_ROWS // 1000}k rows"
+        return [
+            Result(
+                f"{label} vs bare model.predict (s)",
+                best["bare_s"],
+                best["predict_s"],
+                "s",
+                round(1 / PREDICT_RATE_TARGET, 2),
+                detail,
+            ),
+            Result(
+                f"{label} peak RSS / at {PREDICT_SMALL_ROWS // 1000}k rows",
+                small.peak_rss_mb,
+                best["predict_rss"],
+                "MB",
+                1.25,
+            ),
+        ]
+
+
+def print_predict_detail(d: dict[str, Any]) -> None:
+    print(
+        f"\npredict: {d['rows']:,} rows in {d['batches']} batches:"
+        f" mergeml predict {d['predict_rows_per_s']:,} rows/s"
+        f" (whole process {d['predict_wall_seconds']:.2f} s), bare model.predict"
+        f" {d['bare_rows_per_s']:,} rows/s; peak RSS {d['predict_peak_rss_mb']:.0f} MB"
+        f" ({d['predict_small_peak_rss_mb']:.0f} MB at {PREDICT_SMALL_ROWS:,} rows),"
+        f" bare process {d['bare_peak_rss_mb']:.0f} MB; input frame {d['input_frame_mb']:.0f} MB,"
+        f" Parquet file {d['input_file_mb']:.0f} MB"
+    )
+
+
 def run_detail(dvc: Run, bare: Run) -> dict[str, Any]:
     """Where the best `dvc repro -f` spent its time, and both sides' peak RSS."""
     return {
@@ -732,7 +870,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
     parser.add_argument(
         "--only",
-        choices=("full", "noop", "scale", "report", "registry", "numerics"),
+        choices=("full", "noop", "scale", "report", "registry", "numerics", "predict"),
         help="run one benchmark",
     )
     parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
@@ -740,7 +878,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
     default = ["full", "noop"] + ([] if args.quick else ["scale"])
-    default += ["report", "registry", "numerics"]
+    default += ["report", "registry", "numerics", "predict"]
     chosen = [args.only] if args.only else default
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
     bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
@@ -759,6 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": lambda: results.extend(bench.report()),
         "registry": lambda: results.extend(bench.registry()),
         "numerics": lambda: results.extend(bench.numerics()),
+        "predict": lambda: results.extend(PredictBench(bench).results()),
     }
     started, load_before = time.perf_counter(), os.getloadavg()
     try:
@@ -778,6 +917,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_report_detail(r.detail)
         if "registry_top_imports" in r.detail:
             print_registry_detail(r.detail)
+        if "predict_rows_per_s" in r.detail:
+            print_predict_detail(r.detail)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
