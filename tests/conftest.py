@@ -32,7 +32,7 @@ from tests.helpers import (
 )
 
 # Fixtures that build real git + DVC projects: a test that uses one is slow (`pipeline`).
-REAL_PROJECT_FIXTURES = frozenset({"built_project", "project", "fresh_project"})
+REAL_PROJECT_FIXTURES = frozenset({"built_project", "project", "fresh_project", "promoted"})
 
 
 class _Isolation:

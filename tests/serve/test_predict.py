@@ -25,7 +25,7 @@ from mergeml.serve.fetch import write_pulled
 from mergeml.serve.predict import load_pulled, predict_file
 from mergeml.serve.resolve import Target
 from tests.helpers import mergeml
-from tests.serve.test_pull import _clone, promoted  # noqa: F401 - a fixture
+from tests.serve.conftest import Promoted, clone_promoted
 
 pytestmark = pytest.mark.pipeline
 
@@ -264,11 +264,11 @@ def test_a_progress_bar_is_drawn_on_a_terminal(
 
 
 def test_a_stage_is_pulled_once_then_reused_while_it_holds_the_same_model(
-    promoted: tuple[Path, Path],  # noqa: F811 - the fixture
+    promoted: Promoted,
     rows: pd.DataFrame,
     tmp_path: Path,
 ) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
     source = tmp_path / "in.parquet"
     rows.to_parquet(source, index=False)
     args = ["predict", "--stage", "staging", str(source)]

@@ -1,47 +1,22 @@
 """`mergeml pull`, run for real: a built project promoted to staging through a bare origin,
-its model pushed to a shared local DVC remote, pulled from a fresh clone."""
+its model pushed to a shared local DVC remote (the session's `promoted`), pulled from a
+fresh clone."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import dvc, git, mergeml
+from tests.helpers import git, mergeml
+from tests.serve.conftest import Promoted, clone_promoted
 
 pytestmark = pytest.mark.pipeline
 
 MODEL = "models/model.skops"
-
-
-def _share(repo: Path, storage: Path) -> None:
-    """Point the default remote of ``repo`` at the shared ``storage`` (this clone only)."""
-    dvc(repo, "remote", "modify", "--local", "local", "url", str(storage))
-
-
-@pytest.fixture
-def promoted(project: Path, tmp_path: Path) -> tuple[Path, Path]:
-    """(origin, storage): ``project`` pushed to a bare origin, promoted to staging, its
-    outputs in the shared remote."""
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(project), str(origin))
-    git(project, "remote", "add", "origin", str(origin))
-    git(project, "fetch", "-q", "origin")
-    storage = tmp_path / "storage"
-    _share(project, storage)
-    dvc(project, "push", "-q")
-    proc = mergeml(project, "promote", "staging")
-    assert proc.returncode == 0, proc.stderr
-    return origin, storage
-
-
-def _clone(origin: Path, storage: Path | None, dest: Path) -> Path:
-    git(dest.parent, "clone", "-q", str(origin), str(dest))
-    if storage is not None:
-        _share(dest, storage)
-    return dest
 
 
 def _md5(path: Path) -> str:
@@ -49,9 +24,10 @@ def _md5(path: Path) -> str:
 
 
 def test_pull_a_stage_from_a_fresh_clone_writes_the_model_and_its_manifest(
-    project: Path, promoted: tuple[Path, Path], tmp_path: Path
+    promoted: Promoted, tmp_path: Path
 ) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
+    project = promoted.project
 
     proc = mergeml(clone, "pull", "staging")
 
@@ -73,9 +49,10 @@ def test_pull_a_stage_from_a_fresh_clone_writes_the_model_and_its_manifest(
 
 
 def test_pull_a_revision_into_a_chosen_directory(
-    project: Path, promoted: tuple[Path, Path], tmp_path: Path
+    promoted: Promoted, tmp_path: Path
 ) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
+    project = promoted.project
     head = git(clone, "rev-parse", "HEAD")
     out = tmp_path / "served"
 
@@ -103,10 +80,10 @@ def test_a_stage_and_a_revision_or_neither_is_a_usage_error(tmp_path: Path) -> N
 
 
 def test_a_tampered_remote_object_is_refused_and_nothing_is_written(
-    promoted: tuple[Path, Path], tmp_path: Path
+    promoted: Promoted, tmp_path: Path
 ) -> None:
-    origin, storage = promoted
-    clone = _clone(origin, storage, tmp_path / "clone")
+    storage = shutil.copytree(promoted.storage, tmp_path / "storage")  # this test's to change
+    clone = clone_promoted(promoted.origin, storage, tmp_path / "clone")
     md5 = json.loads(mergeml(clone, "pull", "staging", "--json", check=True).stdout)["md5"]
     (clone / "models/staging/model.skops").unlink()
     (clone / "models/staging/manifest.json").unlink()
@@ -128,9 +105,9 @@ def test_a_tampered_remote_object_is_refused_and_nothing_is_written(
 
 
 def test_an_unknown_stage_is_refused_naming_the_stages(
-    promoted: tuple[Path, Path], tmp_path: Path
+    promoted: Promoted, tmp_path: Path
 ) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
 
     proc = mergeml(clone, "pull", "qa")
 
@@ -140,8 +117,8 @@ def test_an_unknown_stage_is_refused_naming_the_stages(
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_an_empty_stage_says_nothing_is_there(promoted: tuple[Path, Path], tmp_path: Path) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+def test_an_empty_stage_says_nothing_is_there(promoted: Promoted, tmp_path: Path) -> None:
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
 
     proc = mergeml(clone, "pull", "production")
 
@@ -152,8 +129,8 @@ def test_an_empty_stage_says_nothing_is_there(promoted: tuple[Path, Path], tmp_p
     assert not (clone / "models/production").exists()
 
 
-def test_a_stage_unassigned_by_a_tag_is_empty(promoted: tuple[Path, Path], tmp_path: Path) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+def test_a_stage_unassigned_by_a_tag_is_empty(promoted: Promoted, tmp_path: Path) -> None:
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
     git(clone, "tag", "-a", "tabular-model#staging!#2", "-m", "withdrawn", "origin/release/staging")
 
     proc = mergeml(clone, "pull", "staging")
@@ -166,10 +143,9 @@ def test_a_stage_unassigned_by_a_tag_is_empty(promoted: tuple[Path, Path], tmp_p
 
 
 def test_a_model_missing_from_the_remote_says_the_default_remote_is_per_clone(
-    promoted: tuple[Path, Path], tmp_path: Path
+    promoted: Promoted, tmp_path: Path
 ) -> None:
-    origin, _ = promoted
-    clone = _clone(origin, None, tmp_path / "clone")  # its own, empty, in-repo remote
+    clone = clone_promoted(promoted.origin, None, tmp_path / "clone")  # its own empty remote
 
     proc = mergeml(clone, "pull", "staging")
 
@@ -184,9 +160,9 @@ def test_a_model_missing_from_the_remote_says_the_default_remote_is_per_clone(
 
 
 def test_an_existing_directory_that_is_not_a_pull_is_never_replaced(
-    promoted: tuple[Path, Path], tmp_path: Path
+    promoted: Promoted, tmp_path: Path
 ) -> None:
-    clone = _clone(*promoted, tmp_path / "clone")
+    clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
     keep = tmp_path / "keep"
     keep.mkdir()
     (keep / "notes.txt").write_text("mine")
