@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -144,36 +146,51 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project: Path, baseline: dict[
     assert_workspace_unchanged(project, before)
 
 
-def test_queue_runs_a_group_override_sweep_through_dvc_workers(
+def queue_run(repo: Path, *args: str) -> subprocess.Popen[str]:
+    """`mergeml exp run --queue ARGS` in the background."""
+    command = [sys.executable, "-m", "mergeml", "exp", "run", "--queue", "--timeout", "500"]
+    return subprocess.Popen(
+        [*command, *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def counted(stdout: str) -> list[int]:
+    """How many tasks each `queue: ...` progress line counts."""
+    lines = [line for line in stdout.splitlines() if line.startswith("queue: ")]
+    return [sum(int(n) for n in re.findall(r"(\d+) \w+", line)) for line in lines]
+
+
+def test_two_queued_runs_at_once_a_sweep_with_a_group_override_each_report_only_their_own(
     queue_stopped: Path, baseline: dict[str, Any]
 ) -> None:
-    """One queued sweep checks both the queue and a group override (a different model)."""
+    """One real queue (DVC workers are slow to start) checks a queued sweep with a group
+    override (another model) and, started beside it, a second run: each waits for, counts
+    and reports only its own tasks."""
     project = queue_stopped
     before = snapshot(project)
-    proc = mergeml(
-        project,
-        "exp",
-        "run",
-        "--queue",
-        "--jobs",
-        "1",
-        "--timeout",
-        "400",
-        "model=logistic_regression",
-        "model.C=0.5,2",
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 experiment(s) done" in proc.stdout
+    sweep = queue_run(project, "--jobs", "1", "model=logistic_regression", "model.C=0.5,2")
+    single = queue_run(project, "model.max_iter=5")
+    results = [run.communicate(timeout=600) for run in (sweep, single)]
 
-    found = exp_params(project)
-    assert sorted(p["model"]["C"] for p in found.values()) == [0.5, 2.0]
-    for params in found.values():
-        assert params["model"]["_target_"] == LOGISTIC
+    for run, (out, err), own in zip((sweep, single), results, (2, 1), strict=True):
+        assert run.returncode == 0, out + err
+        assert counted(out), out
+        assert set(counted(out)) == {own}, out  # never the other run's tasks
+        assert [line for line in out.splitlines() if line.startswith("queue: ")][-1] == (
+            f"queue: {own} success"
+        )
+        assert f"{own} experiment(s) done" in out
+    found = list(exp_params(project).values())
+    swept = [p for p in found if p["model"]["_target_"] == LOGISTIC]
+    assert sorted(p["model"]["C"] for p in swept) == [0.5, 2.0]
+    for params in swept:
         chosen = ["model=logistic_regression", f"model.C={params['model']['C']}"]
         assert params == compose_params(project / "params", chosen)
         assert params["data"] == baseline["data"]
+    (other,) = [p for p in found if p not in swept]
+    assert other == compose_params(project / "params", ["model.max_iter=5"])
     status = dvc(project, "queue", "status").stdout
-    assert [line.split()[-1] for line in status.splitlines()[1:3]] == ["Success", "Success"]
+    assert [line.split()[-1] for line in status.splitlines()[1:4]] == ["Success"] * 3
     deadline = time.monotonic() + 60  # `dvc queue stop` lets a worker finish exiting on its own
     while "Worker status: 0 active, 0 idle" not in status and time.monotonic() < deadline:
         time.sleep(1)
