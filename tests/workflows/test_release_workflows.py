@@ -126,7 +126,7 @@ def test_promote_calls_release_after_its_push() -> None:
     assert call["uses"] == "./.github/workflows/release.yml"
     assert call["needs"] == "promote"
     assert call["with"] == {"stage": "${{ inputs.stage }}"}
-    assert call["permissions"] == {"contents": "write"}
+    assert call["permissions"] == {"contents": "write", "packages": "write"}  # + deploy.yml
 
 
 def test_release_checks_the_remote_then_tags_then_publishes_the_card() -> None:

@@ -18,9 +18,10 @@ BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 # The only write scopes, per workflow (SECURITY A3).
 WRITE_SCOPES = {
+    "deploy.yml": {"packages"},
     "pr-comment.yml": {"pull-requests"},
-    "promote.yml": {"contents"},
-    "release.yml": {"contents"},
+    "promote.yml": {"contents", "packages"},  # packages: for deploy.yml, via release.yml
+    "release.yml": {"contents", "packages"},  # packages: for deploy.yml, its last job
 }
 
 
