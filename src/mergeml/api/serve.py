@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mergeml.errors import UsageError
 
 if TYPE_CHECKING:
     from mergeml.scm import Git
+    from mergeml.serve.feedback import Recorded
     from mergeml.serve.predict import Scored
     from mergeml.serve.pull import Pulled
 
@@ -53,6 +55,82 @@ def predict(
     directory = model if model is not None else _stage_dir(stage or "", remote, repo)
     pulled = load_pulled(directory)
     return predict_file(pulled, source, output, batch_rows=batch_rows or DEFAULT_BATCH_ROWS)
+
+
+def verify_model(directory: Path) -> dict[str, Any]:
+    """The manifest of the `mergeml pull` directory ``directory`` once its model is checked
+    (md5, trusted types, scikit-learn version) and loaded: what the Dockerfile runs."""
+    from mergeml.serve.predict import load_pulled
+
+    return load_pulled(directory).manifest
+
+
+def feedback(source: Path, *, log: str | None = None, repo: Path | Git | None = None) -> Recorded:
+    """Record the true labels in ``source`` (CSV or Parquet: request_id, label, optional
+    row and time) as one part file of the prediction log's feedback dataset; the log is
+    ``log``, else the configured one (`mergeml.serve.logstore.log_location`)."""
+    from mergeml.errors import ScmError
+    from mergeml.scm import Git
+    from mergeml.serve.feedback import record_file
+    from mergeml.serve.logstore import ENV_VAR, log_location
+
+    try:
+        root: Path | None = repo.root if isinstance(repo, Git) else Git(repo or Path()).root
+    except ScmError:
+        root = None  # outside a repository: no configuration to read
+    url = log_location(log, root)
+    if url is None:
+        raise UsageError(
+            f"the prediction log is off (--log, ${ENV_VAR} or [tool.mergeml.serve] "
+            'prediction_log is "off"): give --log URL'
+        )
+    return record_file(source, url)
+
+
+def serve(
+    *,
+    stage: str | None = None,
+    model: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    log: str | None = None,
+    max_rows: int = 10_000,
+    max_body_mb: float = 8.0,
+    remote: str | None = None,
+    repo: Path | Git | None = None,
+    say: Callable[[str, bool], None] = lambda line, error: None,
+) -> None:
+    """Serve the model in ``model`` (a `mergeml pull` directory) or of ``stage`` (pulled
+    into models/STAGE when needed) over HTTP until SIGTERM; ``say(line, is_error)`` prints
+    the start line. The prediction log goes to ``log`` (else the configured location)."""
+    from mergeml.serve.logstore import log_location
+    from mergeml.serve.server import ServeOptions, run
+
+    if (stage is None) == (model is None):
+        raise UsageError("give --stage STAGE or --model DIR (one of them)")
+    directory = model if model is not None else _stage_dir(stage or "", remote, repo)
+    options = ServeOptions(
+        model_dir=directory.resolve(),
+        host=host,
+        port=port,
+        workers=workers,
+        log_url=log_location(log, _repo_root(repo)),
+        max_rows=max_rows,
+        max_body_mb=max_body_mb,
+    )
+    run(options, say)
+
+
+def _repo_root(repo: Path | Git | None) -> Path | None:
+    """The repository's root (None outside one): where the log's configuration lives."""
+    from mergeml.errors import ScmError
+    from mergeml.scm import Git
+
+    try:
+        return (repo if isinstance(repo, Git) else Git(repo or Path())).root
+    except ScmError:
+        return None
 
 
 def _stage_dir(stage: str, remote: str | None, repo: Path | Git | None) -> Path:

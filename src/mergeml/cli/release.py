@@ -1,5 +1,5 @@
 """`mergeml promote`, `rollback`, `release-tags`, `card`, `publish-release`, `registry`,
-`history`: parse the options, call one function of `mergeml.api.release`, print it."""
+`history`, `check-ref`: parse the options, call one function of `mergeml.api.release`, print it."""
 
 from __future__ import annotations
 
@@ -198,6 +198,29 @@ def history_cmd(stage: str, as_json: bool, remote: str | None) -> None:
         )
 
 
+@click.command("check-ref")
+@click.argument("ref")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the event as one line of JSON (kind, name, version, stage, commit, current).",
+)
+def check_ref_cmd(ref: str, as_json: bool) -> None:
+    """What REF (a tag name or refs/tags/...) did to a model: registration, deregistration,
+    assignment or unassignment of a stage, or nothing (kind null) for any other ref.
+
+    Read from the annotated tags, like `gto check-ref`; the deploy workflow builds an image
+    only for an assignment. A registry tag that is missing, or an assignment of a commit
+    with no registered version, is an error.
+    """
+    event = api.check_ref(ref)
+    if as_json:
+        click.echo(json.dumps(event.as_dict(), separators=(",", ":")))
+        return
+    click.echo(event.describe())
+
+
 RELEASE_COMMANDS = (
     promote,
     rollback,
@@ -206,4 +229,5 @@ RELEASE_COMMANDS = (
     publish_release,
     registry_cmd,
     history_cmd,
+    check_ref_cmd,
 )

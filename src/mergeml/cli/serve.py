@@ -98,4 +98,126 @@ def predict(
     click.echo(f"scored {done.rows:,} rows with {label} into {done.output}")
 
 
-SERVE_COMMANDS = (pull, predict)
+@click.command("verify-model")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def verify_model(directory: Path) -> None:
+    """Check the model in DIRECTORY (a `mergeml pull` output) and exit 0, else 1.
+
+    The md5 its manifest records, its trusted types and the installed scikit-learn; the
+    model is loaded as `mergeml serve` loads it. The Dockerfile runs this at build time.
+    """
+    manifest = api.verify_model(directory)
+    label = manifest.get("version") or str(manifest.get("commit"))[:7]
+    md5 = str(manifest.get("md5"))[:12]
+    click.echo(f"verified {manifest.get('name')} {label} (md5 {md5}) in {directory}")
+
+
+@click.command("feedback")
+@click.argument("source", metavar="FILE", type=click.Path(path_type=Path))
+@click.option(
+    "--log",
+    "log_url",
+    metavar="URL",
+    help="The prediction log's root, a path or fsspec URL (default: $MERGEML_PREDICTION_LOG, "
+    "else [tool.mergeml.serve] prediction_log, else logs/).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+def feedback(source: Path, log_url: str | None, as_json: bool) -> None:
+    """Record the true labels in FILE (CSV or Parquet) for logged predictions.
+
+    FILE's columns: request_id and label, optionally row (the row's position in its
+    request, default 0) and time (when the label was known, default now). Every row is
+    checked first (one line names the first bad row); then all of them go into one new
+    part file under LOG/feedback/date=<today>/, which appears whole or not at all.
+    """
+    done = api.feedback(source, log=log_url)
+    if as_json:
+        doc = {"file": str(done.source), "rows": done.rows, "log": done.log, "part": done.part}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    where = f"into {done.part}" if done.part else f"({done.source} holds no rows)"
+    click.echo(f"recorded {done.rows:,} feedback rows {where}")
+
+
+@click.command("serve")
+@click.option("--stage", help="Serve the model of this stage (pulled into models/STAGE).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Serve the model in this `mergeml pull` directory.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 in a container).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="TCP port to listen on.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (each loads the model and scores on one thread).",
+)
+@click.option("--log", "log_url", help="Prediction log root (a path or URL; 'off' disables it).")
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Most rows in one request (more: 413).",
+)
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=8.0,
+    show_default=True,
+    help="Largest request body in MiB (larger: 413).",
+)
+@click.option("--remote", help="The DVC remote --stage pulls from (default: the configured one).")
+def serve(
+    stage: str | None,
+    model_dir: Path | None,
+    host: str,
+    port: int,
+    workers: int,
+    log_url: str | None,
+    max_rows: int,
+    max_body_mb: float,
+    remote: str | None,
+) -> None:
+    """Serve a stage's model over HTTP until SIGTERM (Open Inference Protocol V2, MLflow
+    /invocations, /metrics; docs at /docs).
+
+    Every request is checked against the model's input schema; a bad one gets a 4xx whose
+    JSON names the column. A model that fails verification leaves the server running but
+    not ready (503), the reason on stderr. SIGTERM drains in-flight requests, flushes the
+    prediction log and exits 0.
+    """
+
+    def say(line: str, error: bool) -> None:
+        click.echo(line, err=error)
+
+    api.serve(
+        stage=stage,
+        model=model_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        log=log_url,
+        max_rows=max_rows,
+        max_body_mb=max_body_mb,
+        remote=remote,
+        say=say,
+    )
+
+
+SERVE_COMMANDS = (pull, predict, verify_model, feedback, serve)
