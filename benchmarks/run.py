@@ -1,6 +1,7 @@
 """Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
 
-    python benchmarks/run.py [--quick] [--only full|noop|scale|report|registry|predict]
+    python benchmarks/run.py [--quick]
+                             [--only full|noop|scale|report|registry|numerics|predict|serve]
                              [--reps N]
                              [--scale-reps N]
 
@@ -779,6 +780,13 @@ def print_predict_detail(d: dict[str, Any]) -> None:
     )
 
 
+def serve_results(bench: Bench) -> list[Result]:
+    """benchmarks/serve.py: `mergeml serve` vs bare predict and MLServer 1.7."""
+    from serve import ServeBench  # imported here: it imports this module
+
+    return ServeBench(bench).results()
+
+
 def run_detail(dvc: Run, bare: Run) -> dict[str, Any]:
     """Where the best `dvc repro -f` spent its time, and both sides' peak RSS."""
     return {
@@ -870,7 +878,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
     parser.add_argument(
         "--only",
-        choices=("full", "noop", "scale", "report", "registry", "numerics", "predict"),
+        choices=("full", "noop", "scale", "report", "registry", "numerics", "predict", "serve"),
         help="run one benchmark",
     )
     parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
@@ -878,7 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
     default = ["full", "noop"] + ([] if args.quick else ["scale"])
-    default += ["report", "registry", "numerics", "predict"]
+    default += ["report", "registry", "numerics", "predict", "serve"]
     chosen = [args.only] if args.only else default
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
     bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
@@ -898,6 +906,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "registry": lambda: results.extend(bench.registry()),
         "numerics": lambda: results.extend(bench.numerics()),
         "predict": lambda: results.extend(PredictBench(bench).results()),
+        "serve": lambda: results.extend(serve_results(bench)),
     }
     started, load_before = time.perf_counter(), os.getloadavg()
     try:
@@ -919,6 +928,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_registry_detail(r.detail)
         if "predict_rows_per_s" in r.detail:
             print_predict_detail(r.detail)
+        if "serve" in r.detail:
+            from serve import print_detail  # benchmarks/serve.py
+
+            print_detail(r.detail)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

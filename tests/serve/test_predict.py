@@ -182,8 +182,8 @@ BAD = [
     ("missing column", ".csv", ["column 'amount': missing"]),
     ("not nullable", ".parquet", ["batch 2 (rows 11-20)", "column 'amount': 2 missing", "row 13"]),
     ("not nullable", ".csv", ["batch 2 (rows 11-20)", "column 'amount': 2 missing", "row 13"]),
-    ("unknown category", ".csv", ["batch 2", "column 'channel': 1 values", "carrier_pigeon"]),
-    ("unknown category", ".parquet", ["column 'channel': 1 values", "row 14"]),
+    ("unknown category", ".csv", ["batch 2", "column 'channel': 1 value not", "carrier_pigeon"]),
+    ("unknown category", ".parquet", ["column 'channel': 1 value not", "row 14"]),
     ("wrong dtype", ".parquet", ["column 'amount': dtype", "the model needs float"]),
     ("wrong dtype", ".csv", ["column 'amount': ", "conversion error to double", "'lots'"]),
 ]

@@ -110,6 +110,6 @@ def test_the_summary_is_one_line_with_the_row_offset_and_the_rest_counted() -> N
     line = summary(check_frame(frame.drop(columns=["flag"]), SCHEMA), offset=101)
     assert line == ("column 'flag': missing (the model needs it, dtype bool); and 2 more problems")
     line = summary(check_frame(frame, SCHEMA), offset=101)
-    assert line.startswith("column 'amount': 1 missing values")
+    assert line.startswith("column 'amount': 1 missing value (")
     assert line.endswith("(first at row 103); and 1 more problem")
     assert "\n" not in line

@@ -45,6 +45,11 @@ def missing_columns(names: Iterable[str], schema: dict[str, Any]) -> list[Proble
     ]
 
 
+def _values(count: int) -> str:
+    """``value`` for one, else ``values``."""
+    return "value" if count == 1 else "values"
+
+
 def _first(mask: Any) -> int:
     """Position of the first True in a boolean Series."""
     import numpy as np
@@ -84,7 +89,11 @@ def _fraction_problem(name: str, column: pd.Series) -> Problem | None:
     if not count:
         return None
     return Problem(
-        name, "dtype", count, _first(bad), f"{count} non-integer values, the model needs int"
+        name,
+        "dtype",
+        count,
+        _first(bad),
+        f"{count} non-integer {_values(count)}, the model needs int",
     )
 
 
@@ -93,7 +102,9 @@ def _null_problem(name: str, column: pd.Series) -> Problem | None:
     count = int(nulls.sum())
     if not count:
         return None
-    detail = f"{count} missing values (NaN or empty), not nullable in the model's input schema"
+    detail = (
+        f"{count} missing {_values(count)} (NaN or empty), not nullable in the model's input schema"
+    )
     return Problem(name, "null", count, _first(nulls), detail)
 
 
@@ -103,7 +114,8 @@ def _category_problem(name: str, column: pd.Series, labels: list[str]) -> Proble
     if not count:
         return None
     shown = ", ".join(repr(str(v)) for v in column[unknown].unique()[:SHOWN_VALUES])
-    detail = f"{count} values not among the {len(labels)} categories seen in training ({shown})"
+    known = f"the {len(labels)} categories seen in training"
+    detail = f"{count} {_values(count)} not among {known} ({shown})"
     return Problem(name, "category", count, _first(unknown), detail)
 
 
