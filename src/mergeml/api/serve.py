@@ -97,6 +97,7 @@ def serve(
     log: str | None = None,
     max_rows: int = 10_000,
     max_body_mb: float = 8.0,
+    max_batch_rows: int = 512,
     remote: str | None = None,
     repo: Path | Git | None = None,
     say: Callable[[str, bool], None] = lambda line, error: None,
@@ -118,6 +119,7 @@ def serve(
         log_url=log_location(log, _repo_root(repo)),
         max_rows=max_rows,
         max_body_mb=max_body_mb,
+        max_batch_rows=max_batch_rows,
     )
     run(options, say)
 

@@ -182,6 +182,13 @@ def feedback(source: Path, log_url: str | None, as_json: bool) -> None:
     show_default=True,
     help="Largest request body in MiB (larger: 413).",
 )
+@click.option(
+    "--max-batch-rows",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Most rows per model call when requests queued on a busy worker are scored together.",
+)
 @click.option("--remote", help="The DVC remote --stage pulls from (default: the configured one).")
 def serve(
     stage: str | None,
@@ -192,6 +199,7 @@ def serve(
     log_url: str | None,
     max_rows: int,
     max_body_mb: float,
+    max_batch_rows: int,
     remote: str | None,
 ) -> None:
     """Serve a stage's model over HTTP until SIGTERM (Open Inference Protocol V2, MLflow
@@ -215,6 +223,7 @@ def serve(
         log=log_url,
         max_rows=max_rows,
         max_body_mb=max_body_mb,
+        max_batch_rows=max_batch_rows,
         remote=remote,
         say=say,
     )

@@ -17,10 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mergeml.errors import RequestError, UsageError
-from mergeml.serve.service import DEFAULT_MAX_BODY_MB, DEFAULT_MAX_ROWS, Service, load_service
+from mergeml.serve.batcher import DEFAULT_MAX_BATCH_ROWS
+from mergeml.serve.service import (
+    DEFAULT_MAX_BODY_MB,
+    DEFAULT_MAX_ROWS,
+    Scores,
+    Service,
+    load_service,
+)
 
 if TYPE_CHECKING:
-    import pandas as pd
     from fastapi import FastAPI
 
 SETTINGS_ENV = "MERGEML_SERVE_SETTINGS"
@@ -35,6 +41,7 @@ class Settings:
     max_rows: int = DEFAULT_MAX_ROWS
     max_body_mb: float = DEFAULT_MAX_BODY_MB
     log_url: str | None = None  # None: no prediction log
+    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -56,7 +63,11 @@ def _service(settings: Settings) -> Service:
     held = _preloaded.pop(settings.model_dir, None)
     if held is not None:
         return held
-    return load_service(Path(settings.model_dir), max_rows=settings.max_rows)
+    return load_service(
+        Path(settings.model_dir),
+        max_rows=settings.max_rows,
+        max_batch_rows=settings.max_batch_rows,
+    )
 
 
 def _open_log(settings: Settings, on_event: Any) -> Any:
@@ -78,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     service = _service(settings)
     metrics = Metrics()
+    service.on_batch = metrics.batch_rows.observe
     log = _open_log(settings, metrics.log_event)
 
     @contextlib.asynccontextmanager
@@ -110,18 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def record(
-    app_state: Any, request_id: str, received: datetime, frame: pd.DataFrame, out: Any
-) -> None:
+def record(app_state: Any, request_id: str, received: datetime, out: Scores) -> None:
     """Count the rows and hand the prediction to the log (never raises): the feature
-    columns only, in schema order, whatever else the client sent."""
-    app_state.metrics.rows.inc(len(frame))
+    columns only (as scored, in schema order), whatever else the client sent."""
+    app_state.metrics.rows.inc(len(out))
     log = app_state.log
     if log is not None:
-        service = app_state.service
         with contextlib.suppress(Exception):  # the log's own contract: never raise
-            features = frame[[c["name"] for c in service.columns]]
-            log.record(request_id, received, service.identity, features, out)
+            log.record(request_id, received, app_state.service.identity, out.features, out.frame())
 
 
 def now() -> datetime:

@@ -20,6 +20,8 @@ from mergeml.errors import RequestError, one_line
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mergeml.serve.service import Scores
+
 KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
 
@@ -118,8 +120,12 @@ def validation_message(exc: ValidationError) -> str:
     return one_line(f"{where}: {first['msg']}")[:300] + more
 
 
-def render(outputs: pd.DataFrame, classifier: bool) -> dict[str, Any]:
+def render(outputs: Scores, classifier: bool) -> dict[str, Any]:
     """``{"predictions": [...]}``."""
+    columns = [array.tolist() for array in outputs.arrays]
     if not classifier:
-        return {"predictions": outputs["prediction"].tolist()}
-    return {"predictions": outputs.to_dict(orient="records")}
+        return {"predictions": columns[0]}
+    names = outputs.names
+    return {
+        "predictions": [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    }

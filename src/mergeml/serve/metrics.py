@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LOG_EVENTS = ("written", "dropped", "failed")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -53,6 +54,12 @@ class Metrics:
             multiprocess_mode="max",
         )
         self.rows = Counter("mergeml_rows_scored_total", "Rows scored.", registry=reg)
+        self.batch_rows = Histogram(
+            "mergeml_batch_rows",
+            "Rows per model call (requests queued on a busy worker are scored together).",
+            buckets=BATCH_BUCKETS,
+            registry=reg,
+        )
         self.log_rows = Counter(
             "mergeml_prediction_log_rows_total",
             "Prediction-log rows written or dropped, and failed flushes (event=failed).",

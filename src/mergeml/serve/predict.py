@@ -111,19 +111,25 @@ def output_schema(pulled: Pulled) -> pa.Schema:
     return pa.schema(fields, metadata=meta)
 
 
-def score(model: Any, features: Any, schema: pa.Schema) -> pa.RecordBatch:
-    """The predictions for ``features`` (a DataFrame in training column order)."""
+def score_arrays(model: Any, features: Any) -> list[np.ndarray]:
+    """The output columns of ``features`` (a DataFrame in training column order) as numpy
+    arrays, in `output_schema` order."""
     import numpy as np
-    import pyarrow as pa
 
     classes = _classes(model)
     if classes is None:
-        arrays = [pa.array(np.asarray(model.predict(features), dtype="float64"))]
-    else:
-        proba = model.predict_proba(features)  # once: the prediction is its argmax
-        arrays = [pa.array(classes[np.argmax(proba, axis=1)], type=schema.field(0).type)]
-        arrays += [pa.array(proba[:, i]) for i in range(proba.shape[1])]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+        return [np.asarray(model.predict(features), dtype="float64")]
+    proba = model.predict_proba(features)  # once: the prediction is its argmax
+    return [classes[np.argmax(proba, axis=1)], *(proba[:, i] for i in range(proba.shape[1]))]
+
+
+def score(model: Any, features: Any, schema: pa.Schema) -> pa.RecordBatch:
+    """The predictions for ``features`` (a DataFrame in training column order)."""
+    import pyarrow as pa
+
+    arrays = score_arrays(model, features)
+    columns = [pa.array(a, type=f.type) for a, f in zip(arrays, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _check_paths(source: Path, output: Path, batch_rows: int) -> None:

@@ -102,7 +102,7 @@ async def _infer(request: Request, body: v2.InferRequest, service: Service) -> d
         request.state.request_id = client_request_id(body.id)
     frame = v2.frame_of(body)
     out = await service.score(frame)
-    record(request.app.state, request.state.request_id, received, frame, out)
+    record(request.app.state, request.state.request_id, received, out)
     return v2.render(out, service.identity, request.state.request_id)
 
 
@@ -133,7 +133,7 @@ async def invoke(request: Request) -> dict[str, Any]:
     else:
         frame = invocations.frame_from_json(body)
     out = await service.score(frame)
-    record(request.app.state, request.state.request_id, received, frame, out)
+    record(request.app.state, request.state.request_id, received, out)
     return invocations.render(out, service.classes is not None)
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SHOWN_VALUES = 3  # unknown labels quoted in a message
+SMALL_ROWS = 256  # up to this many rows, values are checked in Python: no Series ops
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,10 @@ def _values(count: int) -> str:
 
 
 def _first(mask: Any) -> int:
-    """Position of the first True in a boolean Series."""
+    """Position of the first True in a boolean Series or array."""
     import numpy as np
 
-    return int(np.argmax(mask.to_numpy()))
+    return int(np.argmax(np.asarray(mask)))
 
 
 def _dtype_problem(name: str, kind: str, column: pd.Series) -> Problem | None:
@@ -98,7 +99,9 @@ def _fraction_problem(name: str, column: pd.Series) -> Problem | None:
 
 
 def _null_problem(name: str, column: pd.Series) -> Problem | None:
-    nulls = column.isna()
+    import pandas as pd
+
+    nulls = pd.isna(column.to_numpy())  # an array: far cheaper than Series ops on few rows
     count = int(nulls.sum())
     if not count:
         return None
@@ -108,8 +111,19 @@ def _null_problem(name: str, column: pd.Series) -> Problem | None:
     return Problem(name, "null", count, _first(nulls), detail)
 
 
+def _unknown(column: pd.Series, labels: list[str]) -> Any:
+    """The rows whose value is not null and not among ``labels`` (a boolean array)."""
+    import numpy as np
+
+    if len(column) > SMALL_ROWS:
+        return (~column.isin(labels) & column.notna()).to_numpy()
+    known = set(labels)  # the dtype check passed: every non-null value is text
+    values = column.to_numpy(dtype=object)
+    return np.fromiter((isinstance(v, str) and v not in known for v in values), bool, len(values))
+
+
 def _category_problem(name: str, column: pd.Series, labels: list[str]) -> Problem | None:
-    unknown = ~column.isin(labels) & column.notna()
+    unknown = _unknown(column, labels)
     count = int(unknown.sum())
     if not count:
         return None

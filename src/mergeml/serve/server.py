@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mergeml.errors import MergemlError, UsageError
 from mergeml.serve.app import SETTINGS_ENV, Settings, preload
+from mergeml.serve.batcher import DEFAULT_MAX_BATCH_ROWS
 from mergeml.serve.metrics import MULTIPROC_ENV
 from mergeml.serve.service import Service, load_service, one_thread_env
 
@@ -41,12 +42,15 @@ class ServeOptions:
     log_url: str | None = None
     max_rows: int = 10_000
     max_body_mb: float = 8.0
+    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
 
     def check(self) -> None:
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1, not {self.workers}")
         if self.max_rows < 1:
             raise UsageError(f"--max-rows must be at least 1, not {self.max_rows}")
+        if self.max_batch_rows < 1:
+            raise UsageError(f"--max-batch-rows must be at least 1, not {self.max_batch_rows}")
         if not self.max_body_mb > 0:
             raise UsageError(f"--max-body-mb must be more than 0, not {self.max_body_mb}")
         if not 0 <= self.port <= 65535:
@@ -165,9 +169,15 @@ def run(options: ServeOptions, say: Callable[[str, bool], None]) -> None:
     one_thread_env()  # before any worker loads an OpenMP or BLAS runtime
     sock = bind(options.host, options.port)
     try:
-        service = load_service(options.model_dir, max_rows=options.max_rows)
+        service = load_service(
+            options.model_dir, max_rows=options.max_rows, max_batch_rows=options.max_batch_rows
+        )
         settings = Settings(
-            str(options.model_dir), options.max_rows, options.max_body_mb, options.log_url
+            str(options.model_dir),
+            options.max_rows,
+            options.max_body_mb,
+            options.log_url,
+            options.max_batch_rows,
         )
         os.environ[SETTINGS_ENV] = settings.to_env()
         if options.workers == 1:

@@ -9,18 +9,20 @@ every scoring request is answered 503.
 
 from __future__ import annotations
 
-import asyncio
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mergeml.errors import MergemlError, RequestError, one_line
-from mergeml.serve.predict import METADATA_KEYS, Pulled, load_pulled, output_schema, score
+from mergeml.serve.batcher import DEFAULT_MAX_BATCH_ROWS, Batcher
+from mergeml.serve.predict import METADATA_KEYS, Pulled, load_pulled, output_schema, score_arrays
 from mergeml.serve.schema_check import Problem, check_frame, summary
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -58,6 +60,28 @@ def problem_dicts(problems: list[Problem]) -> tuple[dict[str, object], ...]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """One request's predictions: the output columns (numpy arrays, `output_schema`
+    order) and the feature frame they were scored from (for the prediction log)."""
+
+    names: list[str]
+    arrays: list[np.ndarray]
+    features: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def frame(self) -> pd.DataFrame:
+        """The outputs as a DataFrame (what the prediction log takes)."""
+        import pandas as pd
+
+        return pd.DataFrame(dict(zip(self.names, self.arrays, strict=True)), copy=False)
+
+
+_UNSCORED = RequestError("not scored")  # a placeholder, replaced before anyone sees it
+
+
 @dataclass
 class Service:
     """One worker's model (None when it failed to load: ``reason`` says why)."""
@@ -66,8 +90,12 @@ class Service:
     reason: str
     directory: Path
     max_rows: int = DEFAULT_MAX_ROWS
+    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS
+    on_batch: Callable[[int], None] | None = None  # rows of each model call
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _batcher: Batcher | None = field(default=None, repr=False)
     _schema: pa.Schema | None = field(default=None, repr=False)
+    _names: list[str] | None = field(default=None, repr=False)
 
     @property
     def ready(self) -> bool:
@@ -102,15 +130,23 @@ class Service:
             self._schema = output_schema(self.pulled)
         return self._schema
 
+    @property
+    def output_names(self) -> list[str]:
+        if self._names is None:
+            self._names = list(self.output_schema().names)
+        return self._names
+
     def start(self) -> None:
-        """Start the scoring thread (one per worker)."""
+        """Start the scoring thread (one per worker) and its batcher."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, "mergeml-score", initializer=_limit_thread)
+            self._batcher = Batcher(self.score_batch, self._executor, self.max_batch_rows)
 
     def stop(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+            self._batcher = None
 
     def require_ready(self) -> Pulled:
         if self.pulled is None:
@@ -131,45 +167,113 @@ class Service:
         if problems:
             raise RequestError(summary(problems), problems=problem_dicts(problems))
 
-    def score_now(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The predictions for ``frame`` (checked first), on the calling thread."""
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` checked, as the model's feature columns in schema order."""
         self.check(frame)
-        assert self.pulled is not None
-        features = frame[[c["name"] for c in self.columns]]
+        names = [c["name"] for c in self.columns]
+        return frame if list(frame.columns) == names else frame[names]
+
+    def score_batch(self, frames: Sequence[pd.DataFrame]) -> list[Scores | RequestError]:
+        """Each frame's predictions, or the RequestError it gets (on the calling thread).
+
+        Each frame is checked alone; the good ones with the same column dtypes are scored in
+        one model call and the outputs split back per frame (a model that refuses the joint
+        call scores each frame alone, so one bad frame fails nobody else)."""
+        outcomes: list[Scores | RequestError] = []
+        groups: dict[tuple[Any, ...], list[tuple[int, pd.DataFrame]]] = {}
+        for i, frame in enumerate(frames):
+            try:
+                features = self.features(frame)
+            except RequestError as exc:
+                outcomes.append(exc)
+                continue
+            outcomes.append(_UNSCORED)
+            kinds = () if len(frames) == 1 else tuple(features.dtypes)  # alone: no grouping
+            groups.setdefault(kinds, []).append((i, features))
+        for group in groups.values():
+            scored = self._score_group([f for _, f in group])
+            for (i, _), outcome in zip(group, scored, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    def _score_group(self, frames: list[pd.DataFrame]) -> list[Scores | RequestError]:
+        import pandas as pd
+
+        if len(frames) == 1:
+            return [self._score_one(frames[0])]
         try:
-            batch = score(self.pulled.model, features, self.output_schema())
+            whole = pd.concat(frames, ignore_index=True)
+            arrays = self._arrays(whole)
+        except RequestError:  # find whose rows the model refuses: each alone
+            return [self._score_one(f) for f in frames]
+        if self.on_batch is not None:
+            self.on_batch(len(whole))
+        outcomes: list[Scores | RequestError] = []
+        start = 0
+        for frame in frames:
+            stop = start + len(frame)
+            part = [a[start:stop] for a in arrays]
+            outcomes.append(self._finite(Scores(self.output_names, part, frame)))
+            start = stop
+        return outcomes
+
+    def _score_one(self, frame: pd.DataFrame) -> Scores | RequestError:
+        try:
+            arrays = self._arrays(frame)
+        except RequestError as exc:
+            return exc
+        if self.on_batch is not None:
+            self.on_batch(len(frame))
+        return self._finite(Scores(self.output_names, arrays, frame))
+
+    def _arrays(self, features: pd.DataFrame) -> list[np.ndarray]:
+        assert self.pulled is not None
+        try:
+            return score_arrays(self.pulled.model, features)
         except Exception as exc:  # what the schema check cannot foresee: never a 500
             reason = one_line(str(exc))[:MAX_REASON]
             raise RequestError(f"the model cannot score this input ({reason})") from exc
-        out = batch.to_pandas()
-        _require_finite(out)
-        return out
 
-    async def score(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """:meth:`score_now` on the scoring thread, off the event loop."""
+    @staticmethod
+    def _finite(scores: Scores) -> Scores | RequestError:
+        """JSON has no NaN or infinity: a model answering one is refused, not a 500."""
+        import numpy as np
+
+        for name, array in zip(scores.names, scores.arrays, strict=True):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                return RequestError(f"the model returned a non-finite {name} for this input")
+        return scores
+
+    def score_now(self, frame: pd.DataFrame) -> Scores:
+        """The predictions for ``frame`` (checked first), on the calling thread."""
+        outcome = self.score_batch([frame])[0]
+        if isinstance(outcome, RequestError):
+            raise outcome
+        return outcome
+
+    async def score(self, frame: pd.DataFrame) -> Scores:
+        """:meth:`score_now` on the scoring thread, off the event loop, batched with the
+        requests that queue while the thread is busy."""
         self.start()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.score_now, frame)
+        assert self._batcher is not None
+        result: Scores = await self._batcher.submit(frame, len(frame))
+        return result
 
 
-def _require_finite(out: pd.DataFrame) -> None:
-    """JSON has no NaN or infinity: a model answering one is refused, not a 500."""
-    import numpy as np
-
-    floats = out.select_dtypes("number")
-    bad = ~np.isfinite(floats.to_numpy(dtype="float64"))
-    if bad.any():
-        column = str(floats.columns[int(np.argwhere(bad)[0][1])])
-        raise RequestError(f"the model returned a non-finite {column} for this input")
-
-
-def load_service(directory: Path, *, max_rows: int = DEFAULT_MAX_ROWS) -> Service:
+def load_service(
+    directory: Path,
+    *,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_batch_rows: int = DEFAULT_MAX_BATCH_ROWS,
+) -> Service:
     """The service of the `mergeml pull` directory ``directory``; not ready (with the
     reason) when the model cannot be loaded and verified."""
+    reason = ""
+    pulled = None
     try:
         pulled = load_pulled(directory)
     except MergemlError as exc:
-        return Service(None, one_line(str(exc)), directory, max_rows)
+        reason = one_line(str(exc))
     except Exception as exc:  # a broken file may raise anything: still start, not ready
-        return Service(None, one_line(f"{type(exc).__name__}: {exc}"), directory, max_rows)
-    return Service(pulled, "", directory, max_rows)
+        reason = one_line(f"{type(exc).__name__}: {exc}")
+    return Service(pulled, reason, directory, max_rows, max_batch_rows)

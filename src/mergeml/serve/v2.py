@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from mergeml.errors import RequestError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+    from mergeml.serve.service import Scores
 
 INTS = ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64")
 FLOATS = ("FP16", "FP32", "FP64")
@@ -101,8 +104,9 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def column(inp: InferInput) -> tuple[pd.Series, int]:
-    """The input as a pandas column, and its row count."""
+def column(inp: InferInput) -> tuple[Any, int]:
+    """The input as a column (a numpy array, or a Series where numpy would change the
+    dtype pandas gives it), and its row count."""
     import numpy as np
     import pandas as pd
 
@@ -117,29 +121,32 @@ def column(inp: InferInput) -> tuple[pd.Series, int]:
     has_null = any(v is None for v in values)
     if datatype == "BOOL":
         _bad_value(inp, values, lambda v: isinstance(v, bool), "a boolean")
-        return pd.Series(values, dtype="boolean" if has_null else "bool", name=inp.name), rows
+        if has_null:
+            return pd.array(values, dtype="boolean"), rows
+        return np.array(values, dtype="bool"), rows
     if datatype in INTS:
         _bad_value(inp, values, _is_int, "an integer")
         if has_null:  # NaN for the schema check to name
-            return pd.Series(values, dtype="float64", name=inp.name), rows
+            return np.array([math.nan if v is None else v for v in values], "float64"), rows
         try:
-            array = np.array(values, dtype="int64")
+            return np.array(values, dtype="int64"), rows
         except OverflowError as exc:
             raise RequestError(f"input '{inp.name}': an integer outside the int64 range") from exc
-        return pd.Series(array, name=inp.name), rows
     if datatype in FLOATS:
         _bad_value(inp, values, _is_number, "a number")
-        floats = [math.nan if v is None else float(v) for v in values]
-        return pd.Series(floats, dtype="float64", name=inp.name), rows
+        if has_null:
+            values = [math.nan if v is None else v for v in values]
+        return np.array(values, dtype="float64"), rows
     _bad_value(inp, values, lambda v: isinstance(v, str), "a string")
-    return pd.Series(values, dtype="object", name=inp.name), rows
+    # a Series keeps the object dtype (a bare object array would become pandas' str dtype)
+    return pd.Series(np.array(values, dtype="object"), dtype="object", copy=False), rows
 
 
 def frame_of(request: InferRequest) -> pd.DataFrame:
     """The request's inputs as one frame (one column per input)."""
     import pandas as pd
 
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, Any] = {}
     counts: set[int] = set()
     for inp in request.inputs:
         if inp.name in columns:
@@ -151,31 +158,26 @@ def frame_of(request: InferRequest) -> pd.DataFrame:
             f"inputs have different row counts ({', '.join(map(str, sorted(counts)))})",
             status=400,
         )
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
-def _datatype(series: pd.Series) -> str:
-    import pandas as pd
-
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return "BOOL"
-    if pd.api.types.is_integer_dtype(series.dtype):
-        return "INT64"
-    if pd.api.types.is_float_dtype(series.dtype):
-        return "FP64"
-    return "BYTES"
+ARRAY_DATATYPE = {"b": "BOOL", "i": "INT64", "u": "INT64", "f": "FP64"}
 
 
-def render(outputs: pd.DataFrame, identity: dict[str, str], request_id: str) -> dict[str, Any]:
-    """The V2 response: one output per column of ``outputs``."""
+def _datatype(array: np.ndarray) -> str:
+    return ARRAY_DATATYPE.get(array.dtype.kind, "BYTES")
+
+
+def render(outputs: Scores, identity: dict[str, str], request_id: str) -> dict[str, Any]:
+    """The V2 response: one output per output column."""
     tensors = [
         {
-            "name": str(name),
-            "shape": [len(outputs)],
-            "datatype": _datatype(outputs[name]),
-            "data": outputs[name].tolist(),
+            "name": name,
+            "shape": [len(array)],
+            "datatype": _datatype(array),
+            "data": array.tolist(),
         }
-        for name in outputs.columns
+        for name, array in zip(outputs.names, outputs.arrays, strict=True)
     ]
     return {
         "model_name": identity["name"],
