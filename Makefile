@@ -79,6 +79,10 @@ lint: $(DEV) $(ACTIONLINT) ## Lint: no large file in git, ruff, mypy, import-lin
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/hadolint Dockerfile
 
+.PHONY: demo
+demo: $(RUNTIME) ## The monitoring loop end to end in a scratch directory under /tmp (demo/monitor_loop.py)
+	$(BIN)/python demo/monitor_loop.py $(DEMO_ARGS)
+
 .PHONY: bench
 bench: $(DEV) ## Run the speed and memory benchmarks (prints ratios)
 	$(BIN)/python benchmarks/run.py

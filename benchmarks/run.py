@@ -1,7 +1,7 @@
 """Speed and memory benchmarks: mergeml's DVC pipeline against a bare baseline, in one run.
 
     python benchmarks/run.py [--quick]
-                             [--only full|noop|scale|report|registry|numerics|predict|serve]
+                             [--only full|noop|scale|report|registry|numerics|predict|serve|drift]
                              [--reps N]
                              [--scale-reps N]
 
@@ -787,6 +787,13 @@ def serve_results(bench: Bench) -> list[Result]:
     return ServeBench(bench).results()
 
 
+def drift_results(bench: Bench) -> list[Result]:
+    """benchmarks/drift.py: drift of a 200k-row window vs Evidently 0.7 (its own venv)."""
+    from drift import results  # imported here: it imports this module
+
+    return results(bench)
+
+
 def run_detail(dvc: Run, bare: Run) -> dict[str, Any]:
     """Where the best `dvc repro -f` spent its time, and both sides' peak RSS."""
     return {
@@ -873,12 +880,43 @@ def print_registry_detail(detail: dict[str, Any]) -> None:
     print_runs(detail, heading, runs, "registry_top_imports")
 
 
+def print_details(results: list[Result]) -> None:
+    """After the table: each benchmark's own detail."""
+    for r in results:
+        if "profile" in r.detail:
+            print_profile(r.name, r.detail)
+        if "report_top_imports" in r.detail:
+            print_report_detail(r.detail)
+        if "registry_top_imports" in r.detail:
+            print_registry_detail(r.detail)
+        if "predict_rows_per_s" in r.detail:
+            print_predict_detail(r.detail)
+        if "serve" in r.detail:
+            from serve import print_detail  # benchmarks/serve.py
+
+            print_detail(r.detail)
+        if "drift" in r.detail:
+            from drift import print_detail as print_drift  # benchmarks/drift.py
+
+            print_drift(r.detail["drift"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repetition, skip the scale run")
     parser.add_argument(
         "--only",
-        choices=("full", "noop", "scale", "report", "registry", "numerics", "predict", "serve"),
+        choices=(
+            "full",
+            "noop",
+            "scale",
+            "report",
+            "registry",
+            "numerics",
+            "predict",
+            "serve",
+            "drift",
+        ),
         help="run one benchmark",
     )
     parser.add_argument("--reps", type=int, help="full-pipeline repetitions (default 3, quick 1)")
@@ -886,7 +924,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary projects")
     args = parser.parse_args(argv)
     default = ["full", "noop"] + ([] if args.quick else ["scale"])
-    default += ["report", "registry", "numerics", "predict", "serve"]
+    default += ["report", "registry", "numerics", "predict", "serve", "drift"]
     chosen = [args.only] if args.only else default
     tmp = Path(tempfile.mkdtemp(prefix="mergeml-bench-"))
     bench = Bench(tmp, args.reps or (1 if args.quick else 3), args.scale_reps)
@@ -907,6 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "numerics": lambda: results.extend(bench.numerics()),
         "predict": lambda: results.extend(PredictBench(bench).results()),
         "serve": lambda: results.extend(serve_results(bench)),
+        "drift": lambda: results.extend(drift_results(bench)),
     }
     started, load_before = time.perf_counter(), os.getloadavg()
     try:
@@ -919,19 +958,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     print_results(results)
-    for r in results:
-        if "profile" in r.detail:
-            print_profile(r.name, r.detail)
-        if "report_top_imports" in r.detail:
-            print_report_detail(r.detail)
-        if "registry_top_imports" in r.detail:
-            print_registry_detail(r.detail)
-        if "predict_rows_per_s" in r.detail:
-            print_predict_detail(r.detail)
-        if "serve" in r.detail:
-            from serve import print_detail  # benchmarks/serve.py
-
-            print_detail(r.detail)
+    print_details(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

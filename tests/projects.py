@@ -12,7 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # What a project needs to run the pipeline; generated files are left out on purpose.
 # data/raw holds only its README in a clone: a developer's own data files stay out.
-PROJECT_FILES = ("dvc.yaml", "params", "pipelines", "src", ".gitignore", "data/raw/README.md")
+PROJECT_FILES = (
+    "dvc.yaml",
+    "params",
+    "pipelines",
+    "src",
+    ".gitignore",
+    "data/raw/README.md",
+    "data/labelled/README.md",  # a prepare dependency too (mergeml retrain's data)
+)
 DVC_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 Edits = Mapping[str, Sequence[tuple[str, str]]]
 TINY: Edits = {

@@ -98,6 +98,13 @@ class PredictionLogError(MergemlError):
     """The prediction log's location cannot be used, or feedback cannot be recorded."""
 
 
+class MonitorError(MergemlError):
+    """`mergeml monitor` cannot check: a bad window, profile, log or option (exit 2, since
+    exit 1 means drift or degradation)."""
+
+    exit_code = 2
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGINT, SIGTERM or SIGHUP stopped mergeml; ``outcome`` says what was left done.
 

@@ -32,6 +32,7 @@ PARAMS_FILE = "params.yaml"
 DEFAULT_MODEL_NAME = "model"
 DEFAULT_MODEL_PATH = "models/model.skops"
 DEFAULT_METRICS = "reports/metrics.json"
+PROFILE_FILE = "reference_profile.json"  # beside the model (mergeml.evaluation.profile)
 RELEASE_PREFIX = "release/"  # the branch whose head is the truth of a stage
 MAX_INPUT = 20_000_000  # characters: a larger file is treated as absent.
 
@@ -56,6 +57,11 @@ class Layout:
     def schema_path(self) -> str:
         """The model's input schema (`models/input_schema.json`), tracked by git."""
         return schema_path_for(self.model_path)
+
+    @property
+    def profile_path(self) -> str:
+        """The model's reference profile (`models/reference_profile.json`), tracked by git."""
+        return str(PurePosixPath(self.model_path).with_name(PROFILE_FILE))
 
 
 DEFAULT_LAYOUT = Layout(DEFAULT_MODEL_NAME, DEFAULT_MODEL_PATH, DEFAULT_METRICS, (PARAMS_FILE,))

@@ -17,7 +17,7 @@ from tests.projects import ROOT
 
 pytestmark = pytest.mark.pipeline
 
-STAGES = ("compose", "prepare", "train", "schema", "evaluate")
+STAGES = ("compose", "prepare", "train", "schema", "profile", "evaluate")
 
 
 def lock(path: Path) -> dict:
@@ -85,7 +85,7 @@ def declared_params(stage: str) -> list[str]:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage].get("params", [])
 
 
-@pytest.mark.parametrize("stage", ["prepare", "train", "evaluate"])
+@pytest.mark.parametrize("stage", ["prepare", "train", "evaluate", "profile"])
 def test_changing_any_declared_key_marks_its_stage_changed(project: Path, stage: str) -> None:
     params_file = project / "params.yaml"
     original = params_file.read_text()

@@ -14,7 +14,7 @@ from tests.helpers import dvc
 
 pytestmark = pytest.mark.pipeline
 
-STAGES = ["compose", "prepare", "train", "schema", "evaluate"]
+STAGES = ["compose", "prepare", "train", "schema", "profile", "evaluate"]
 WAITING = "waiting for another mergeml repro in this workspace"
 
 

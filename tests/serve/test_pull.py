@@ -99,7 +99,8 @@ def test_a_tampered_remote_object_is_refused_and_nothing_is_written(
         "mergeml: error: md5 mismatch: models/model.skops of tabular-model"
     )
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert sorted(p.name for p in (clone / "models").iterdir()) == ["input_schema.json"]
+    tracked = ["input_schema.json", "reference_profile.json"]  # git-tracked, not pulled
+    assert sorted(p.name for p in (clone / "models").iterdir()) == tracked
 
 
 def test_an_unknown_stage_is_refused_naming_the_stages(promoted: Promoted, tmp_path: Path) -> None:

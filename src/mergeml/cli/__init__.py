@@ -13,6 +13,7 @@ import click
 
 from mergeml import __version__
 from mergeml.cli.model import model
+from mergeml.cli.monitor import MONITOR_COMMANDS
 from mergeml.cli.params import PARAMS_COMMANDS
 from mergeml.cli.release import RELEASE_COMMANDS
 from mergeml.cli.review import REVIEW_COMMANDS
@@ -35,7 +36,14 @@ def cli(ctx: click.Context, traceback: bool, verbose: bool) -> None:
     logging.getLogger("mergeml").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-for _command in (*PARAMS_COMMANDS, *REVIEW_COMMANDS, model, *RELEASE_COMMANDS, *SERVE_COMMANDS):
+for _command in (
+    *PARAMS_COMMANDS,
+    *REVIEW_COMMANDS,
+    model,
+    *RELEASE_COMMANDS,
+    *SERVE_COMMANDS,
+    *MONITOR_COMMANDS,
+):
     cli.add_command(_command)
 
 

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from mergeml.config.metric_names import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from mergeml.config.monitor import MonitorSettings
 from mergeml.errors import ConfigError
 
 Task = Literal["classification", "regression"]
@@ -55,7 +56,31 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-class SyntheticData(_Frozen):
+EXTRA_DATA_DIRS = ("data/raw", "data/labelled")  # dependencies of the prepare stage
+
+
+def check_extra_file(path: str) -> str:
+    """``path`` unchanged when it is a relative file path under data/raw/ or data/labelled/."""
+    parts = PurePosixPath(path).parts
+    inside = any(parts[:2] == tuple(d.split("/")) for d in EXTRA_DATA_DIRS) and len(parts) > 2
+    if PurePosixPath(path).is_absolute() or ".." in parts or not inside:
+        raise PydanticCustomError(
+            "outside_data_dirs",
+            "extra data files must be relative paths under data/raw/ or data/labelled/",
+        )
+    return path
+
+
+ExtraFile = Annotated[str, Field(min_length=1), AfterValidator(check_extra_file)]
+
+
+class _Source(_Frozen):
+    # Files (CSV/Parquet) whose rows prepare appends to the source before the split,
+    # e.g. the labelled data a retraining pull request adds.
+    extra_files: Annotated[tuple[ExtraFile, ...], Field(strict=False)] = ()
+
+
+class SyntheticData(_Source):
     source: Literal["synthetic"]
     task: Literal["classification"]
     target: str
@@ -66,13 +91,13 @@ class SyntheticData(_Frozen):
     seed: int
 
 
-class BreastCancerData(_Frozen):
+class BreastCancerData(_Source):
     source: Literal["breast_cancer"]
     task: Literal["classification"]
     target: str
 
 
-class DiabetesData(_Frozen):
+class DiabetesData(_Source):
     source: Literal["diabetes"]
     task: Literal["regression"]
     target: str
@@ -188,7 +213,7 @@ class ColumnConfig(_Frozen):
         return self
 
 
-class FileData(_Frozen):
+class FileData(_Source):
     source: Literal["file"]
     path: Annotated[str, Field(min_length=1), AfterValidator(check_data_path)]
     target: Annotated[str, Field(min_length=1)]
@@ -258,6 +283,7 @@ class Params(_Frozen):
     model: StepConfig
     split: SplitConfig
     evaluate: EvaluateConfig
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)  # params/monitor/
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -127,10 +127,30 @@ def summarise(train: pd.DataFrame, test: pd.DataFrame, *, target: str, task: str
     return summary
 
 
+def append_extra(frame: pd.DataFrame, files: tuple[str, ...], root: Path) -> pd.DataFrame:
+    """``frame`` followed by the rows of each extra file, in order, in ``frame``'s columns
+    and dtypes; DataError naming a file that lacks one of them."""
+    from mergeml.data.sources import read_table, source_path
+
+    parts = [frame]
+    for rel in files:
+        extra = read_table(source_path(root, rel))
+        missing = [c for c in frame.columns if c not in extra.columns]
+        if missing:
+            raise DataError(f"data.extra_files {rel}: missing column(s) {', '.join(missing)}")
+        try:
+            parts.append(extra[list(frame.columns)].astype(frame.dtypes.to_dict()))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"data.extra_files {rel}: {' '.join(str(exc).split())}") from exc
+    return pd.concat(parts, ignore_index=True)
+
+
 def load_and_validate(params: PrepareParams, root: Path) -> tuple[pd.DataFrame, bool]:
     """The validated source frame, and whether the split will be stratified."""
     data = params.data
     frame, spec = load_source(data, root)
+    if data.extra_files:
+        frame = append_extra(frame, data.extra_files, root)
     stratify = params.split.stratify and data.task == "classification"
     if data.task == "classification" and data.target in frame.columns:
         check_class_counts(frame[data.target], test_size=params.split.test_size, stratify=stratify)

@@ -229,6 +229,21 @@ class GitHubClient:
             raise
         return data
 
+    def repo_list(self, repo: str, path: str) -> list[dict[str, Any]]:
+        """Every object of the list at ``/repos/{repo}/{path}``, following pagination."""
+        url = f"{self._repo_url(repo)}/{path}"
+        found: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            data, link = self._request("GET", url)
+            if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
+                raise GitHubError(f"unexpected list from GitHub for {repo} {path.split('?')[0]}")
+            found.extend(data)
+            next_url = _next_link(link)
+            if next_url is None:
+                return found
+            url = self._same_origin(next_url)
+        raise GitHubError(f"more than {MAX_PAGES} pages from GitHub for {repo}")
+
     def _repo_url(self, repo: str) -> str:
         return f"{self._api}/repos/{check_repo(repo)}"
 

@@ -1,0 +1,59 @@
+"""The newly labelled data of a window: logged predictions joined to their feedback
+labels, as training rows (the model's input columns and the target column)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mergeml.errors import MonitorError
+from mergeml.monitor.performance import join_feedback
+from mergeml.monitor.window import Span, log_window
+from mergeml.serve.logread import read_log
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _typed(labels: pd.Series) -> pd.Series:
+    """Labels as numbers when every one is a number ("1" -> 1), else as they are."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(labels, errors="coerce")
+    if numbers.notna().all():
+        whole = (numbers == numbers.round()).all()
+        return numbers.astype("int64") if whole else numbers.astype(float)
+    return labels
+
+
+def labelled_rows(
+    url: str,
+    span: Span,
+    *,
+    stage: str | None,
+    md5: str | None,
+    features: Sequence[str],
+    target: str,
+) -> pd.DataFrame:
+    """The window's predictions that got a label: ``features`` plus ``target`` (the label)."""
+    columns = ["request_id", "row", "prediction", *features]
+    predictions = log_window(url, span, stage=stage, md5=md5, columns=columns)
+    feedback = read_log(url, span.start, None, kind="feedback")
+    joined = join_feedback(predictions, feedback)
+    missing = [c for c in features if c not in joined.columns]
+    if missing:
+        raise MonitorError(f"the logged predictions lack model input(s) {', '.join(missing)}")
+    rows = joined[list(features)].copy()
+    rows[target] = _typed(joined["label"]) if len(joined) else joined["label"]
+    return rows.reset_index(drop=True)
+
+
+def write_rows(rows: pd.DataFrame, path: Path) -> None:
+    """Write ``rows`` as Parquet at ``path`` (deterministic: no index, no pandas metadata)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(rows, preserve_index=False).replace_schema_metadata(None)
+    pq.write_table(table, path)
