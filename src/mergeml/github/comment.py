@@ -177,18 +177,8 @@ class GitHubClient:
     def list_comments(self, repo: str, pr: str | int) -> list[dict[str, Any]]:
         """Every comment on issue/PR ``pr``, following ``Link: rel="next"`` pagination."""
         number = check_number(pr)
-        url = f"{self._repo_url(repo)}/issues/{number}/comments?per_page=100"
-        comments: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            data, link = self._request("GET", url)
-            if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
-                raise GitHubError(f"unexpected comment list from GitHub for {repo}#{number}")
-            comments.extend(data)
-            next_url = _next_link(link)
-            if next_url is None:
-                return comments
-            url = self._same_origin(next_url)
-        raise GitHubError(f"more than {MAX_PAGES} pages of comments on {repo}#{number}")
+        path = f"issues/{number}/comments?per_page=100"
+        return self.repo_list(repo, path, what=f"comment list from GitHub for {repo}#{number}")
 
     def create_comment(self, repo: str, pr: str | int, body: str) -> dict[str, Any]:
         """Create a comment on issue/PR ``pr``; return GitHub's comment object."""
@@ -229,20 +219,22 @@ class GitHubClient:
             raise
         return data
 
-    def repo_list(self, repo: str, path: str) -> list[dict[str, Any]]:
-        """Every object of the list at ``/repos/{repo}/{path}``, following pagination."""
+    def repo_list(self, repo: str, path: str, *, what: str = "") -> list[dict[str, Any]]:
+        """Every object of the list at ``/repos/{repo}/{path}``, following ``Link:
+        rel="next"`` pagination; ``what`` names the list in errors."""
+        what = what or f"list from GitHub for {repo} {path.split('?')[0]}"
         url = f"{self._repo_url(repo)}/{path}"
         found: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
             data, link = self._request("GET", url)
             if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
-                raise GitHubError(f"unexpected list from GitHub for {repo} {path.split('?')[0]}")
+                raise GitHubError(f"unexpected {what}")
             found.extend(data)
             next_url = _next_link(link)
             if next_url is None:
                 return found
             url = self._same_origin(next_url)
-        raise GitHubError(f"more than {MAX_PAGES} pages from GitHub for {repo}")
+        raise GitHubError(f"more than {MAX_PAGES} pages of the {what}")
 
     def _repo_url(self, repo: str) -> str:
         return f"{self._api}/repos/{check_repo(repo)}"
