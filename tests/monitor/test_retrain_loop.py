@@ -157,6 +157,8 @@ def test_state_lives_on_the_origin(loop: Loop, tmp_path: Path) -> None:
     assert outcome.action == "pushed", outcome.message
     state = json.loads(git(loop.origin, "show", f"refs/mergeml/monitor/{MODEL}:state.json"))
     assert [w["end"] for w in state["windows"]] == ["2026-11-20", "2026-11-21"]
+    # the rows up to this window went into the branch: the next commit adds only newer ones
+    assert state["data_until"] == (DAY + timedelta(days=1)).isoformat()
 
 
 def test_without_a_token_the_branch_is_pushed_for_a_person(loop: Loop) -> None:

@@ -123,3 +123,26 @@ def test_pull_requests_are_found_by_branch_opened_updated_labelled(github: Pulls
 def test_a_long_time_after_the_close_is_no_cooldown() -> None:
     long_ago = (NOW - timedelta(days=30)).isoformat()
     assert cooling_until({"closed_at": long_ago}, 7) < NOW
+
+
+def test_the_data_watermark_round_trips_and_a_bad_one_is_one_error() -> None:
+    from dataclasses import replace
+
+    state = replace(windows(True), data_until="2026-11-21T06:00:00+00:00")
+    assert parse_state(state.to_json(), "x") == state
+    with pytest.raises(MonitorError, match="data_until 'soon' is not a date-time"):
+        parse_state('{"windows": [], "data_until": "soon"}', "x")
+
+
+def test_rows_already_added_are_not_added_again() -> None:
+    """Windows overlap (7 days, run daily): a commit adds only rows logged after the last."""
+    import pandas as pd
+
+    from mergeml.monitor.labelled import LOGGED_AT, rows_after
+
+    times = pd.to_datetime(["2026-11-20T10:00Z", "2026-11-21T05:59Z", "2026-11-21T06:00Z"])
+    rows = pd.DataFrame({"amount": [1.0, 2.0, 3.0], "is_fraud": [0, 1, 0], LOGGED_AT: times})
+
+    fresh = rows_after(rows, datetime(2026, 11, 21, 6, 0, tzinfo=UTC))
+    assert fresh.to_dict("list") == {"amount": [3.0], "is_fraud": [0]}
+    assert list(rows_after(rows, None).columns) == ["amount", "is_fraud"]

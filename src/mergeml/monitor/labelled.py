@@ -13,7 +13,11 @@ from mergeml.monitor.window import Span, log_window
 from mergeml.serve.logread import read_log
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
+
+LOGGED_AT = "__logged_at"  # when each row was predicted; dropped before the rows are written
 
 
 def _typed(labels: pd.Series) -> pd.Series:
@@ -36,7 +40,8 @@ def labelled_rows(
     features: Sequence[str],
     target: str,
 ) -> pd.DataFrame:
-    """The window's predictions that got a label: ``features`` plus ``target`` (the label)."""
+    """The window's predictions that got a label: ``features`` plus ``target`` (the label),
+    and when each was predicted (:data:`LOGGED_AT`, for :func:`rows_after`)."""
     columns = ["request_id", "row", "prediction", *features]
     predictions = log_window(url, span, stage=stage, md5=md5, columns=columns)
     feedback = read_log(url, span.start, None, kind="feedback")
@@ -46,7 +51,18 @@ def labelled_rows(
         raise MonitorError(f"the logged predictions lack model input(s) {', '.join(missing)}")
     rows = joined[list(features)].copy()
     rows[target] = _typed(joined["label"]) if len(joined) else joined["label"]
+    rows[LOGGED_AT] = joined["time"]
     return rows.reset_index(drop=True)
+
+
+def rows_after(rows: pd.DataFrame, since: datetime | None) -> pd.DataFrame:
+    """The rows predicted at or after ``since`` (all when None), without :data:`LOGGED_AT`:
+    windows overlap, and a row already added to a retraining branch is not added again."""
+    import pandas as pd
+
+    if since is not None and LOGGED_AT in rows:
+        rows = rows[pd.to_datetime(rows[LOGGED_AT], utc=True) >= pd.Timestamp(since)]
+    return rows.drop(columns=[LOGGED_AT], errors="ignore").reset_index(drop=True)
 
 
 def write_rows(rows: pd.DataFrame, path: Path) -> None:

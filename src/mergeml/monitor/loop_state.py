@@ -8,7 +8,7 @@ running twice on the same day replaces that day's entry, it never counts twice.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,9 +30,16 @@ class Window:
 class LoopState:
     windows: tuple[Window, ...] = ()
     last_pr: dict[str, Any] | None = field(default=None)
+    # Labelled rows up to this moment (ISO, UTC) went into a retraining branch: windows
+    # overlap (7 days, run daily), so the next commit adds only the rows logged after it.
+    data_until: str | None = None
 
     def to_json(self) -> str:
-        data = {"windows": [asdict(w) for w in self.windows], "last_pr": self.last_pr}
+        data = {
+            "windows": [asdict(w) for w in self.windows],
+            "last_pr": self.last_pr,
+            "data_until": self.data_until,
+        }
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -51,22 +58,26 @@ def parse_state(text: str | None, where: str) -> LoopState:
             for w in data.get("windows", [])
         )
         last = data.get("last_pr")
+        until = data.get("data_until")
+        parsed_until = None if until is None else parse_time(until)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise MonitorError(f"{where}: unreadable retraining state ({exc})") from exc
     if last is not None and not isinstance(last, dict):
         raise MonitorError(f"{where}: last_pr must be an object")
-    return LoopState(windows, last)
+    if until is not None and parsed_until is None:
+        raise MonitorError(f"{where}: data_until {until!r} is not a date-time")
+    return LoopState(windows, last, None if until is None else str(until))
 
 
 def record(state: LoopState, window: Window) -> LoopState:
     """``state`` with ``window`` added (replacing one with the same end), ordered by end."""
     kept = [w for w in state.windows if w.end != window.end]
     windows = sorted([*kept, window], key=lambda w: w.end)[-KEEP:]
-    return LoopState(tuple(windows), state.last_pr)
+    return replace(state, windows=tuple(windows))
 
 
 def with_pr(state: LoopState, pr: dict[str, Any] | None) -> LoopState:
-    return LoopState(state.windows, pr)
+    return replace(state, last_pr=pr)
 
 
 def due(state: LoopState, consecutive: int) -> bool:

@@ -23,6 +23,7 @@ from mergeml.monitor.loop_state import (
     cooling_until,
     due,
     parse_state,
+    parse_time,
     record,
     state_ref,
     with_pr,
@@ -163,7 +164,12 @@ def run_loop(
     if job.dry_run:
         return replace(base, action="dry-run", message=f"dry run, would {action}: {message}")
     if action in ("open", "update"):
-        base, known = _act(root, job, settings, client, base, known)
+        from mergeml.monitor.labelled import rows_after
+
+        since = parse_time(state.data_until)
+        fresh = replace(job, rows=rows_after(job.rows, since))
+        base, known = _act(root, fresh, settings, client, base, known)
+        state = replace(state, data_until=now.isoformat())
     if known is not None:
         state = with_pr(state, known)
     _write_state(root, job.remote, job.model, state, old)
