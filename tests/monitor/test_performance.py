@@ -56,6 +56,11 @@ def test_a_model_that_got_worse_is_degraded_by_its_gates(project: Project, tmp_p
     assert report.degraded
     failed = {(g.rule, g.metric) for g in report.gates if g.failed}
     assert failed == {("min", "roc_auc"), ("vs_base", "roc_auc")}
+    from mergeml.monitor.render import performance_markdown, worse_than_evaluated
+
+    worse = worse_than_evaluated(report)
+    assert any(w.startswith("roc_auc ") and "at evaluation)" in w for w in worse)
+    assert "Worse than at evaluation: " in performance_markdown(report)
 
 
 def test_the_bootstrap_is_seeded(project: Project, tmp_path: Path) -> None:

@@ -56,7 +56,8 @@ def test_a_code_change_without_repro_names_the_stages(project: Path) -> None:
         handle.write("# changed\n")
     line = error_line(mergeml(project, "verify-built"))
     assert (
-        "train: src/mergeml/model; schema: src/mergeml/model; evaluate: src/mergeml/model" in line
+        "train: src/mergeml/model; schema: src/mergeml/model; profile: src/mergeml/model; "
+        "evaluate: src/mergeml/model" in line
     )
 
 

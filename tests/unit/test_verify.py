@@ -172,3 +172,13 @@ def test_a_verdict_file_is_checked_before_it_reaches_the_report() -> None:
         with pytest.raises(MergemlError, match=r"v\.json"):
             read_verdict(bad, "v.json")
     assert missing_verdict("v.json")["outcome"] == "unknown"
+
+
+def test_the_profiles_model_md5_follows_the_model_and_other_strings_must_match() -> None:
+    """The reference profile names the model's md5; the model is judged by its predictions
+    in its own finding, so only that key may differ."""
+    committed = json.dumps({"model_md5": "aa", "rows": 10, "target": "is_fraud"})
+    rebuilt = json.dumps({"model_md5": "bb", "rows": 10, "target": "is_fraud"})
+    assert compare_json(committed, rebuilt, TOL).problem is None
+    other = json.dumps({"model_md5": "bb", "rows": 10, "target": "churn"})
+    assert compare_json(committed, other, TOL).problem is not None

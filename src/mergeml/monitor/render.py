@@ -216,6 +216,22 @@ def performance_json(report: PerformanceReport) -> str:
     return dumps_json(finite(performance_document(report)))
 
 
+def worse_than_evaluated(report: PerformanceReport) -> list[str]:
+    """``precision 0.213 (0.605 at evaluation)`` for each metric on the worse side of what
+    evaluation recorded, the largest relative drop first (whether or not a gate fails)."""
+    from mergeml.evaluation.catalog import METRIC_DIRECTION
+
+    found = []
+    for m in report.metrics:
+        if m.evaluated is None or m.value == m.evaluated:
+            continue
+        lower = METRIC_DIRECTION.get(m.name) == "lower"
+        if (m.value > m.evaluated) if lower else (m.value < m.evaluated):
+            change = abs(m.value - m.evaluated) / max(abs(m.evaluated), 1e-12)
+            found.append((change, f"{m.name} {m.value:.4g} ({m.evaluated:.4g} at evaluation)"))
+    return [text for _, text in sorted(found, key=lambda f: -f[0])]
+
+
 def performance_markdown(report: PerformanceReport) -> str:
     lines = [
         f"## Model performance: {_md_cell(report.target.label)}",
@@ -228,6 +244,9 @@ def performance_markdown(report: PerformanceReport) -> str:
         lines += ["| " + " | ".join(PERF_HEADER) + " |", "|" + "---|" * len(PERF_HEADER)]
         lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in _perf_rows(report)]
         lines.append("")
+    worse = worse_than_evaluated(report)
+    if worse:
+        lines += [f"Worse than at evaluation: {_md_cell(', '.join(worse))}.", ""]
     for gate in report.gates:
         lines.append(
             f"- {gate.rule} {_md_cell(gate.metric)} {_md_cell(gate.threshold)}: "

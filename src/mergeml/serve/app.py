@@ -78,6 +78,16 @@ def _open_log(settings: Settings, on_event: Any) -> Any:
     return PredictionLog(settings.log_url, on_event=on_event)
 
 
+def _freeze_startup_objects() -> None:
+    """The model and the libraries live as long as the worker: keep them out of the
+    garbage collector's later full passes, which would otherwise walk all of them and pause
+    every request in flight (`gc.freeze`)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app serving ``settings.model_dir``."""
     from fastapi import FastAPI
@@ -95,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         service.start()
+        _freeze_startup_objects()
         if service.ready:
             metrics.model(service.identity)
         if log is not None:
