@@ -64,12 +64,10 @@ def fit(frame: pd.DataFrame) -> object:
     return pipeline.fit(frame.drop(columns=["churn"]), frame["churn"])
 
 
-def pulled_model(out: Path) -> Path:
-    """Fit the model and write it with its manifest into ``out`` (a new directory)."""
-    frame = training_frame()
-    model = fit(frame)
+def write_model(out: Path, model: object, features: pd.DataFrame) -> Path:
+    """Write the fitted ``model`` (trained on ``features``) with its manifest into ``out``,
+    as `mergeml pull` does."""
     data = dumps_canonical(model)
-    schema = input_schema(frame.drop(columns=["churn"]), "churn", [0, 1])
     target = Target(
         name=NAME,
         version=VERSION,
@@ -77,10 +75,16 @@ def pulled_model(out: Path) -> Path:
         commit=COMMIT,
         model_path="models/model.skops",
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        schema=schema,
+        schema=input_schema(features, "churn", [0, 1]),
     )
     write_pulled(out, target, data)
     return out
+
+
+def pulled_model(out: Path) -> Path:
+    """Fit the model and write it with its manifest into ``out`` (a new directory)."""
+    frame = training_frame()
+    return write_model(out, fit(frame), frame.drop(columns=["churn"]))
 
 
 def rows(n: int = 5, seed: int = 1) -> pd.DataFrame:

@@ -4,7 +4,6 @@ is busy are scored in one model call, each still checked alone and answered alon
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,22 +17,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mergeml.errors import RequestError
-from mergeml.model.io import dumps_canonical
-from mergeml.model.schema import input_schema
 from mergeml.serve.app import Settings, create_app
 from mergeml.serve.batcher import Batcher
-from mergeml.serve.fetch import write_pulled
-from mergeml.serve.resolve import Target
 from mergeml.serve.service import Scores, Service, load_service
 from tests.serve.models import (
-    COMMIT,
     NAME,
-    STAGE,
-    VERSION,
     pulled_model,
     rows,
     training_frame,
     v2_body,
+    write_model,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TestClient on httpx
@@ -54,18 +47,7 @@ def _hgb_pulled(out: Path) -> Path:
     )
     model = Pipeline([("pre", pre), ("hgb", HistGradientBoostingClassifier(max_iter=20))])
     model.fit(features, frame["churn"])
-    data = dumps_canonical(model)
-    target = Target(
-        name=NAME,
-        version=VERSION,
-        stage=STAGE,
-        commit=COMMIT,
-        model_path="models/model.skops",
-        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        schema=input_schema(features, "churn", [0, 1]),
-    )
-    write_pulled(out, target, data)
-    return out
+    return write_model(out, model, features)
 
 
 @pytest.fixture(scope="module")
