@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mergeml.errors import RequestError
+from mergeml.serve import columns
 from mergeml.serve.app import Settings, create_app
 from mergeml.serve.batcher import Batcher
 from mergeml.serve.service import Scores, Service, load_service
@@ -108,7 +109,7 @@ def test_queued_requests_are_scored_in_one_call_with_the_same_predictions(
     for frame, got, want in zip(frames, outcomes, alone, strict=True):
         assert isinstance(got, Scores)
         pd.testing.assert_frame_equal(_table(got), want)  # bit for bit: HGB is row-wise
-        pd.testing.assert_frame_equal(got.features, frame)
+        pd.testing.assert_frame_equal(columns.frame(got.inputs), frame)
 
 
 def test_a_bad_request_gets_its_own_error_and_its_neighbours_are_answered(

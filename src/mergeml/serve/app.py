@@ -140,7 +140,7 @@ def record(app_state: Any, request_id: str, received: datetime, out: Scores) -> 
     log = app_state.log
     if log is not None:
         with contextlib.suppress(Exception):  # the log's own contract: never raise
-            log.record(request_id, received, app_state.service.identity, out.features, out.frame())
+            log.record(request_id, received, app_state.service.identity, out.inputs, out.outputs())
 
 
 def now() -> datetime:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mergeml.serve.columns import Columns, concat, length
+
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
@@ -31,13 +33,14 @@ FEEDBACK_COLUMNS = ("request_id", "row", "label", "time")
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One request's scored rows, as `PredictionLog.record` got them."""
+    """One request's scored rows, as `PredictionLog.record` got them: its input and
+    output columns (`mergeml.serve.columns`)."""
 
     request_id: str
     received: datetime
     model: Mapping[str, str]
-    inputs: pd.DataFrame
-    outputs: pd.DataFrame
+    inputs: Columns
+    outputs: Columns
 
 
 def utc(moment: datetime) -> datetime:
@@ -55,8 +58,8 @@ def _micros(moment: datetime) -> int:
 def signature(item: Scored) -> tuple[Any, ...]:
     """What decides a table's columns: items with the same one can share a part file."""
     return (
-        tuple((str(c), str(t)) for c, t in item.inputs.dtypes.items()),
-        tuple((str(c), str(t)) for c, t in item.outputs.dtypes.items()),
+        tuple((name, str(values.dtype)) for name, values in item.inputs.items()),
+        tuple((name, str(values.dtype)) for name, values in item.outputs.items()),
     )
 
 
@@ -74,12 +77,14 @@ def _plain(table: pa.Table) -> pa.Table:
     return table.replace_schema_metadata(None)
 
 
-def _frame_table(frames: Sequence[pd.DataFrame]) -> pa.Table:
-    import pandas as pd
+def _columns_table(parts: Sequence[Columns]) -> pa.Table:
+    """The rows of ``parts`` (of one signature) as one table: missing values (None, NaN)
+    as nulls, as pyarrow reads a pandas frame."""
     import pyarrow as pa
 
-    whole = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return _plain(pa.Table.from_pandas(whole, preserve_index=False))
+    whole = concat(parts)
+    arrays = [pa.array(values, from_pandas=True) for values in whole.values()]
+    return _plain(pa.table(arrays, names=list(whole)))
 
 
 def prediction_table(items: Sequence[Scored]) -> pa.Table:
@@ -87,7 +92,7 @@ def prediction_table(items: Sequence[Scored]) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
-    counts = np.array([len(item.inputs) for item in items], dtype=np.int64)
+    counts = np.array([length(item.inputs) for item in items], dtype=np.int64)
     head: dict[str, pa.Array] = {
         "request_id": pa.array(np.repeat([i.request_id for i in items], counts), pa.string()),
         "row": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in counts])),
@@ -99,8 +104,8 @@ def prediction_table(items: Sequence[Scored]) -> pa.Table:
     for column, key in MODEL_COLUMNS.items():
         values = [str(i.model.get(key) or "") for i in items]
         head[column] = pa.array(np.repeat(values, counts), pa.string())
-    inputs = _frame_table([i.inputs for i in items])
-    outputs = _frame_table([i.outputs for i in items])
+    inputs = _columns_table([i.inputs for i in items])
+    outputs = _columns_table([i.outputs for i in items])
     taken = set(head) | set(outputs.column_names)
     names = [f"input_{n}" if n in taken else n for n in inputs.column_names]
     columns = [*head.values(), *inputs.columns, *outputs.columns]

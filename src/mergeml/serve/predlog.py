@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from mergeml.serve.columns import Columns, as_columns, length
 from mergeml.serve.logstore import FEEDBACK, PREDICTIONS, LogStore
 from mergeml.serve.logtables import Scored, feedback_table, prediction_table, signature, utc
 
@@ -81,18 +82,23 @@ class PredictionLog:
         request_id: str,
         received: datetime,
         model: Mapping[str, str],
-        inputs: pd.DataFrame,
-        outputs: pd.DataFrame,
+        inputs: Columns | pd.DataFrame,
+        outputs: Columns | pd.DataFrame,
     ) -> None:
-        """Log one scored request (its frames are kept as they are: do not change them)."""
+        """Log one scored request: its input and output columns (`mergeml.serve.columns`,
+        or DataFrames), kept as they are until written: do not change them."""
         try:
-            rows = len(inputs)
-            if rows != len(outputs):
+            given, made = as_columns(inputs), as_columns(outputs)
+        except Exception:  # neither columns nor frames
+            log.debug("prediction log: not columns", exc_info=True)
+            self._emit(DROPPED, _size(inputs))
+            return
+        try:
+            rows = length(given)
+            if rows != length(made):
                 self._emit(DROPPED, rows)
                 return
-            self._add(
-                _Entry(PREDICTIONS, rows, Scored(request_id, received, model, inputs, outputs))
-            )
+            self._add(_Entry(PREDICTIONS, rows, Scored(request_id, received, model, given, made)))
         except Exception:
             log.debug("prediction log: record failed", exc_info=True)
 
@@ -255,6 +261,14 @@ class PredictionLog:
             log.warning(
                 "mergeml: prediction log: %d rows not written to %s%s", lost, self.url, reason
             )
+
+
+def _size(rows: Any) -> int:
+    """How many rows something that is not columns stands for (at least 1)."""
+    try:
+        return max(1, len(rows))
+    except Exception:
+        return 1
 
 
 def _day(entry: _Entry) -> date:

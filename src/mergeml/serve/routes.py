@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from mergeml.errors import RequestError
 from mergeml.serve import invocations, v2
@@ -20,10 +20,21 @@ if TYPE_CHECKING:
     from mergeml.serve.service import Service
 
 router = APIRouter()
+# The bodies of the scoring routes are read and validated by the routes themselves (one
+# pydantic pass over the raw bytes, no FastAPI body machinery on the hot path); the OpenAPI
+# document still describes them, their models under components/schemas (`install_openapi`).
+BODY_MODELS: tuple[type[BaseModel], ...] = (v2.InferRequest, invocations.Envelope)
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+V2_BODY = {"required": True, "content": {"application/json": {"schema": _ref(v2.InferRequest)}}}
 INVOCATIONS_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": invocations.Envelope.model_json_schema()},
+        "application/json": {"schema": _ref(invocations.Envelope)},
         "text/csv": {"schema": {"type": "string"}},
     },
 }
@@ -96,28 +107,41 @@ async def model_ready(request: Request, name: str) -> JSONResponse:
     return _ready_body(service)
 
 
-async def _infer(request: Request, body: v2.InferRequest, service: Service) -> dict[str, Any]:
+def _v2_request(raw: bytes) -> v2.InferRequest:
+    """The V2 body, validated; refused as FastAPI refuses a body it validates."""
+    from fastapi.exceptions import RequestValidationError
+
+    try:
+        return v2.InferRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+async def _infer(request: Request, service: Service) -> Response:
     received = now()
+    body = _v2_request(await request.body())
     if body.id:
         request.state.request_id = client_request_id(body.id)
-    frame = v2.frame_of(body)
-    out = await service.score(frame)
+    out = await service.score(v2.columns_of(body))
     record(request.app.state, request.state.request_id, received, out)
-    return v2.render(out, service.identity, request.state.request_id)
+    return JSONResponse(v2.render(out, service.identity, request.state.request_id))
 
 
-@router.post("/v2/models/{name}/infer", tags=["v2"])
-async def infer(request: Request, name: str, body: v2.InferRequest) -> dict[str, Any]:
+@router.post("/v2/models/{name}/infer", tags=["v2"], openapi_extra={"requestBody": V2_BODY})
+async def infer(request: Request, name: str) -> Response:
     """Score the rows of a V2 request (one input per column)."""
-    return await _infer(request, body, _model(request, name))
+    return await _infer(request, _model(request, name))
 
 
-@router.post("/v2/models/{name}/versions/{version}/infer", tags=["v2"])
-async def infer_version(
-    request: Request, name: str, version: str, body: v2.InferRequest
-) -> dict[str, Any]:
+@router.post(
+    "/v2/models/{name}/versions/{version}/infer",
+    tags=["v2"],
+    openapi_extra={"requestBody": V2_BODY},
+)
+async def infer_version(request: Request, name: str, version: str) -> Response:
     """As `infer`, when ``version`` is the version served."""
-    return await _infer(request, body, _model(request, name, version))
+    return await _infer(request, _model(request, name, version))
 
 
 @router.post("/invocations", tags=["mlflow"], openapi_extra={"requestBody": INVOCATIONS_BODY})
@@ -229,5 +253,24 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_other)
 
 
+def install_openapi(app: FastAPI) -> None:
+    """Add the scoring bodies' models (and the models they use) to the OpenAPI
+    document's components, where the routes' ``$ref`` point."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in BODY_MODELS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def add_routes(app: FastAPI) -> None:
     app.include_router(router)
+    install_openapi(app)

@@ -1,14 +1,15 @@
 """Check a frame of model inputs against the model's input schema (`mergeml.model.schema`).
 
-A pure function over a pandas DataFrame: `mergeml predict` runs it on every batch it reads
-and an HTTP server can run it on every request. Each problem names its column, what is
+Pure functions over a pandas DataFrame (`check_frame`: `mergeml predict` runs it on every
+batch it reads) or over a request's columns (`check_columns`: what `mergeml serve` runs on
+every request, before any DataFrame is built). Each problem names its column, what is
 wrong, how many rows have it and the first of them (a position in the frame, from 0).
 Columns the schema does not list are ignored (they are not features).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,34 +59,54 @@ def _first(mask: Any) -> int:
     return int(np.argmax(np.asarray(mask)))
 
 
-def _dtype_problem(name: str, kind: str, column: pd.Series) -> Problem | None:
-    """A wrong column dtype for ``kind``, or None when the column can hold it."""
+def _dtype_fits(kind: str, values: Any) -> bool:
+    """Whether ``values`` (a numpy or pandas extension array) can hold ``kind``."""
+    import numpy as np
     import pandas as pd
 
-    dtype = column.dtype
+    dtype = values.dtype
     types = pd.api.types
+    if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":  # the common case, cheaply
+        if kind == "bool":
+            return dtype.kind == "b"
+        if kind in ("int", "float"):
+            return dtype.kind in "iufc"
+        return False
     if kind == "bool":
-        fits = types.is_bool_dtype(dtype)
-    elif kind in ("int", "float"):
-        fits = types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype)
-    elif isinstance(dtype, pd.CategoricalDtype):
-        fits = types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
-    else:
-        fits = types.infer_dtype(column, skipna=True) in ("string", "empty")
-    if fits:
+        return bool(types.is_bool_dtype(dtype))
+    if kind in ("int", "float"):
+        return bool(types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype))
+    if isinstance(dtype, pd.CategoricalDtype):
+        return types.infer_dtype(dtype.categories, skipna=True) in ("string", "empty")
+    return types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _dtype_problem(name: str, kind: str, values: Any) -> Problem | None:
+    """A wrong column dtype for ``kind``, or None when the column can hold it."""
+    if _dtype_fits(kind, values):
         return None
-    return Problem(name, "dtype", len(column), None, f"dtype {dtype}, the model needs {kind}")
+    detail = f"dtype {values.dtype}, the model needs {kind}"
+    return Problem(name, "dtype", len(values), None, detail)
 
 
-def _fraction_problem(name: str, column: pd.Series) -> Problem | None:
+def _floats(values: Any) -> Any:
+    """``values`` as a float64 numpy array, NaN for a missing value."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray):
+        return values.astype("float64", copy=False)
+    return values.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _fraction_problem(name: str, values: Any) -> Problem | None:
     """An ``int`` column given as floats: the non-integral values."""
     import numpy as np
     import pandas as pd
 
-    if pd.api.types.is_integer_dtype(column.dtype):
+    if pd.api.types.is_integer_dtype(values.dtype):
         return None
-    values = column.to_numpy(dtype="float64", na_value=np.nan)
-    bad = pd.Series(np.isfinite(values) & (np.floor(values) != values) | np.isinf(values))
+    floats = _floats(values)
+    bad = np.isfinite(floats) & (np.floor(floats) != floats) | np.isinf(floats)
     count = int(bad.sum())
     if not count:
         return None
@@ -98,10 +119,10 @@ def _fraction_problem(name: str, column: pd.Series) -> Problem | None:
     )
 
 
-def _null_problem(name: str, column: pd.Series) -> Problem | None:
+def _null_problem(name: str, values: Any) -> Problem | None:
     import pandas as pd
 
-    nulls = pd.isna(column.to_numpy())  # an array: far cheaper than Series ops on few rows
+    nulls = pd.isna(values)
     count = int(nulls.sum())
     if not count:
         return None
@@ -111,50 +132,65 @@ def _null_problem(name: str, column: pd.Series) -> Problem | None:
     return Problem(name, "null", count, _first(nulls), detail)
 
 
-def _unknown(column: pd.Series, labels: list[str]) -> Any:
+def _unknown(values: Any, labels: list[str]) -> Any:
     """The rows whose value is not null and not among ``labels`` (a boolean array)."""
     import numpy as np
+    import pandas as pd
 
-    if len(column) > SMALL_ROWS:
-        return (~column.isin(labels) & column.notna()).to_numpy()
-    known = set(labels)  # the dtype check passed: every non-null value is text
-    values = column.to_numpy(dtype=object)
-    return np.fromiter((isinstance(v, str) and v not in known for v in values), bool, len(values))
+    if len(values) > SMALL_ROWS:
+        known = pd.Series(values, copy=False).isin(labels).to_numpy(dtype=bool)
+        return ~known & ~np.asarray(pd.isna(values), dtype=bool)
+    allowed = set(labels)  # the dtype check passed: every non-null value is text
+    items = np.asarray(values, dtype=object)
+    return np.fromiter((isinstance(v, str) and v not in allowed for v in items), bool, len(items))
 
 
-def _category_problem(name: str, column: pd.Series, labels: list[str]) -> Problem | None:
-    unknown = _unknown(column, labels)
+def _category_problem(name: str, values: Any, labels: list[str]) -> Problem | None:
+    import pandas as pd
+
+    unknown = _unknown(values, labels)
     count = int(unknown.sum())
     if not count:
         return None
-    shown = ", ".join(repr(str(v)) for v in column[unknown].unique()[:SHOWN_VALUES])
+    seen = pd.unique(pd.Series(values, copy=False)[unknown].astype(object))
+    shown = ", ".join(repr(str(v)) for v in seen[:SHOWN_VALUES])
     known = f"the {len(labels)} categories seen in training"
     detail = f"{count} {_values(count)} not among {known} ({shown})"
     return Problem(name, "category", count, _first(unknown), detail)
 
 
-def _column_problems(entry: dict[str, Any], column: pd.Series) -> list[Problem]:
+def _column_problems(entry: dict[str, Any], values: Any) -> list[Problem]:
     name, kind = entry["name"], entry["dtype"]
-    wrong = _dtype_problem(name, kind, column)
+    wrong = _dtype_problem(name, kind, values)
     if wrong is not None:
         return [wrong]
-    found = [] if kind != "int" else [_fraction_problem(name, column)]
+    found = [] if kind != "int" else [_fraction_problem(name, values)]
     if not entry["nullable"]:
-        found.append(_null_problem(name, column))
+        found.append(_null_problem(name, values))
     labels = entry.get("categories")
     if kind in ("category", "str") and isinstance(labels, list):
-        found.append(_category_problem(name, column, labels))
+        found.append(_category_problem(name, values, labels))
     return [p for p in found if p is not None]
+
+
+def check_columns(columns: Mapping[str, Any], schema: dict[str, Any]) -> list[Problem]:
+    """Every problem of ``columns`` (name to a numpy or pandas extension array, see
+    `mergeml.serve.columns`) against ``schema``, in schema column order; [] when none."""
+    problems = missing_columns(columns, schema)
+    absent = {p.column for p in problems}
+    for entry in schema["columns"]:
+        if entry["name"] not in absent:
+            problems += _column_problems(entry, columns[entry["name"]])
+    return problems
 
 
 def check_frame(frame: pd.DataFrame, schema: dict[str, Any]) -> list[Problem]:
     """Every problem of ``frame`` against ``schema``, in schema column order; [] when none."""
-    problems = missing_columns((str(c) for c in frame.columns), schema)
-    absent = {p.column for p in problems}
-    for entry in schema["columns"]:
-        if entry["name"] not in absent:
-            problems += _column_problems(entry, frame[entry["name"]])
-    return problems
+    from mergeml.serve.columns import values_of
+
+    names = {str(c): c for c in frame.columns}
+    wanted = [c["name"] for c in schema["columns"] if c["name"] in names]
+    return check_columns({n: values_of(frame[names[n]]) for n in wanted}, schema)
 
 
 def summary(problems: list[Problem], offset: int = 0) -> str:

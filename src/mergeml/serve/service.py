@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mergeml.errors import MergemlError, RequestError, one_line
+from mergeml.serve import columns
 from mergeml.serve.batcher import DEFAULT_MAX_BATCH_ROWS, Batcher
+from mergeml.serve.columns import Columns
 from mergeml.serve.predict import METADATA_KEYS, Pulled, load_pulled, output_schema, score_arrays
-from mergeml.serve.schema_check import Problem, check_frame, summary
+from mergeml.serve.schema_check import Problem, check_columns, summary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,20 +65,19 @@ def problem_dicts(problems: list[Problem]) -> tuple[dict[str, object], ...]:
 @dataclass(frozen=True, slots=True)
 class Scores:
     """One request's predictions: the output columns (numpy arrays, `output_schema`
-    order) and the feature frame they were scored from (for the prediction log)."""
+    order) and the feature columns they were scored from, in schema order (for the
+    prediction log)."""
 
     names: list[str]
     arrays: list[np.ndarray]
-    features: pd.DataFrame
+    inputs: Columns
 
     def __len__(self) -> int:
-        return len(self.features)
+        return columns.length(self.inputs)
 
-    def frame(self) -> pd.DataFrame:
-        """The outputs as a DataFrame (what the prediction log takes)."""
-        import pandas as pd
-
-        return pd.DataFrame(dict(zip(self.names, self.arrays, strict=True)), copy=False)
+    def outputs(self) -> Columns:
+        """The output columns by name (what the prediction log takes)."""
+        return dict(zip(self.names, self.arrays, strict=True))
 
 
 _UNSCORED = RequestError("not scored")  # a placeholder, replaced before anyone sees it
@@ -96,6 +97,7 @@ class Service:
     _batcher: Batcher | None = field(default=None, repr=False)
     _schema: pa.Schema | None = field(default=None, repr=False)
     _names: list[str] | None = field(default=None, repr=False)
+    _features: list[str] | None = field(default=None, repr=False)
 
     @property
     def ready(self) -> bool:
@@ -153,42 +155,55 @@ class Service:
             raise RequestError(f"the model is not ready: {self.reason}", status=503)
         return self.pulled
 
-    def check(self, frame: pd.DataFrame) -> None:
-        """Refuse too many rows, then any schema problem (RequestError)."""
+    @property
+    def feature_names(self) -> list[str]:
+        """The input schema's column names, in order."""
+        if self._features is None:
+            self._features = [c["name"] for c in self.columns]
+        return self._features
+
+    def check(self, data: Columns | pd.DataFrame) -> Columns:
+        """``data`` as columns, refused (RequestError) for too many rows, then for any
+        schema problem."""
         pulled = self.require_ready()
-        if len(frame) > self.max_rows:
+        try:
+            given = columns.as_columns(data)
+        except ValueError as exc:  # a column name given twice
+            raise RequestError(str(exc), status=400) from exc
+        rows = columns.length(given)
+        if rows > self.max_rows:
             raise RequestError(
-                f"{len(frame)} rows in one request; at most {self.max_rows} (--max-rows)",
+                f"{rows} rows in one request; at most {self.max_rows} (--max-rows)",
                 status=413,
             )
-        if len(frame) == 0:
+        if rows == 0:
             raise RequestError("the request holds no rows")
-        problems = check_frame(frame, pulled.schema)
+        problems = check_columns(given, pulled.schema)
         if problems:
             raise RequestError(summary(problems), problems=problem_dicts(problems))
+        return given
 
-    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` checked, as the model's feature columns in schema order."""
-        self.check(frame)
-        names = [c["name"] for c in self.columns]
-        return frame if list(frame.columns) == names else frame[names]
+    def features(self, data: Columns | pd.DataFrame) -> Columns:
+        """``data`` checked, as the model's feature columns in schema order."""
+        return columns.pick(self.check(data), self.feature_names)
 
-    def score_batch(self, frames: Sequence[pd.DataFrame]) -> list[Scores | RequestError]:
-        """Each frame's predictions, or the RequestError it gets (on the calling thread).
+    def score_batch(self, items: Sequence[Columns | pd.DataFrame]) -> list[Scores | RequestError]:
+        """Each item's predictions, or the RequestError it gets (on the calling thread).
 
-        Each frame is checked alone; the good ones with the same column dtypes are scored in
-        one model call and the outputs split back per frame (a model that refuses the joint
-        call scores each frame alone, so one bad frame fails nobody else)."""
+        Each item is checked alone; the good ones with the same column dtypes are scored in
+        one model call and the outputs split back per item (a model that refuses the joint
+        call scores each item alone, so one bad item fails nobody else)."""
         outcomes: list[Scores | RequestError] = []
-        groups: dict[tuple[Any, ...], list[tuple[int, pd.DataFrame]]] = {}
-        for i, frame in enumerate(frames):
+        groups: dict[tuple[Any, ...], list[tuple[int, Columns]]] = {}
+        for i, item in enumerate(items):
             try:
-                features = self.features(frame)
+                features = self.features(item)
             except RequestError as exc:
                 outcomes.append(exc)
                 continue
             outcomes.append(_UNSCORED)
-            kinds = () if len(frames) == 1 else tuple(features.dtypes)  # alone: no grouping
+            alone = len(items) == 1  # no grouping
+            kinds = () if alone else tuple(str(v.dtype) for v in features.values())
             groups.setdefault(kinds, []).append((i, features))
         for group in groups.values():
             scored = self._score_group([f for _, f in group])
@@ -196,40 +211,38 @@ class Service:
                 outcomes[i] = outcome
         return outcomes
 
-    def _score_group(self, frames: list[pd.DataFrame]) -> list[Scores | RequestError]:
-        import pandas as pd
-
-        if len(frames) == 1:
-            return [self._score_one(frames[0])]
+    def _score_group(self, parts: list[Columns]) -> list[Scores | RequestError]:
+        if len(parts) == 1:
+            return [self._score_one(parts[0])]
         try:
-            whole = pd.concat(frames, ignore_index=True)
+            whole = columns.concat(parts)
             arrays = self._arrays(whole)
         except RequestError:  # find whose rows the model refuses: each alone
-            return [self._score_one(f) for f in frames]
+            return [self._score_one(p) for p in parts]
         if self.on_batch is not None:
-            self.on_batch(len(whole))
+            self.on_batch(columns.length(whole))
         outcomes: list[Scores | RequestError] = []
         start = 0
-        for frame in frames:
-            stop = start + len(frame)
-            part = [a[start:stop] for a in arrays]
-            outcomes.append(self._finite(Scores(self.output_names, part, frame)))
+        for part in parts:
+            stop = start + columns.length(part)
+            mine = [a[start:stop] for a in arrays]
+            outcomes.append(self._finite(Scores(self.output_names, mine, part)))
             start = stop
         return outcomes
 
-    def _score_one(self, frame: pd.DataFrame) -> Scores | RequestError:
+    def _score_one(self, features: Columns) -> Scores | RequestError:
         try:
-            arrays = self._arrays(frame)
+            arrays = self._arrays(features)
         except RequestError as exc:
             return exc
         if self.on_batch is not None:
-            self.on_batch(len(frame))
-        return self._finite(Scores(self.output_names, arrays, frame))
+            self.on_batch(columns.length(features))
+        return self._finite(Scores(self.output_names, arrays, features))
 
-    def _arrays(self, features: pd.DataFrame) -> list[np.ndarray]:
+    def _arrays(self, features: Columns) -> list[np.ndarray]:
         assert self.pulled is not None
         try:
-            return score_arrays(self.pulled.model, features)
+            return score_arrays(self.pulled.model, columns.frame(features))
         except Exception as exc:  # what the schema check cannot foresee: never a 500
             reason = one_line(str(exc))[:MAX_REASON]
             raise RequestError(f"the model cannot score this input ({reason})") from exc
@@ -244,19 +257,20 @@ class Service:
                 return RequestError(f"the model returned a non-finite {name} for this input")
         return scores
 
-    def score_now(self, frame: pd.DataFrame) -> Scores:
-        """The predictions for ``frame`` (checked first), on the calling thread."""
-        outcome = self.score_batch([frame])[0]
+    def score_now(self, data: Columns | pd.DataFrame) -> Scores:
+        """The predictions for ``data`` (checked first), on the calling thread."""
+        outcome = self.score_batch([data])[0]
         if isinstance(outcome, RequestError):
             raise outcome
         return outcome
 
-    async def score(self, frame: pd.DataFrame) -> Scores:
+    async def score(self, data: Columns | pd.DataFrame) -> Scores:
         """:meth:`score_now` on the scoring thread, off the event loop, batched with the
         requests that queue while the thread is busy."""
         self.start()
         assert self._batcher is not None
-        result: Scores = await self._batcher.submit(frame, len(frame))
+        rows = len(data) if not isinstance(data, dict) else columns.length(data)
+        result: Scores = await self._batcher.submit(data, rows)
         return result
 
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mergeml.errors import RequestError
+from mergeml.serve.columns import Columns
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
     from mergeml.serve.service import Scores
 
@@ -105,8 +105,8 @@ def _is_number(v: Any) -> bool:
 
 
 def column(inp: InferInput) -> tuple[Any, int]:
-    """The input as a column (a numpy array, or a Series where numpy would change the
-    dtype pandas gives it), and its row count."""
+    """The input as a column (a numpy array, text as an object array; a pandas boolean
+    array for booleans with nulls), and its row count."""
     import numpy as np
     import pandas as pd
 
@@ -138,15 +138,14 @@ def column(inp: InferInput) -> tuple[Any, int]:
             values = [math.nan if v is None else v for v in values]
         return np.array(values, dtype="float64"), rows
     _bad_value(inp, values, lambda v: isinstance(v, str), "a string")
-    # a Series keeps the object dtype (a bare object array would become pandas' str dtype)
-    return pd.Series(np.array(values, dtype="object"), dtype="object", copy=False), rows
+    text = np.empty(rows, dtype=object)  # filled, not converted: a list stays one value each
+    text[:] = values
+    return text, rows
 
 
-def frame_of(request: InferRequest) -> pd.DataFrame:
-    """The request's inputs as one frame (one column per input)."""
-    import pandas as pd
-
-    columns: dict[str, Any] = {}
+def columns_of(request: InferRequest) -> Columns:
+    """The request's inputs as columns (one per input), all of one length."""
+    columns: Columns = {}
     counts: set[int] = set()
     for inp in request.inputs:
         if inp.name in columns:
@@ -158,7 +157,7 @@ def frame_of(request: InferRequest) -> pd.DataFrame:
             f"inputs have different row counts ({', '.join(map(str, sorted(counts)))})",
             status=400,
         )
-    return pd.DataFrame(columns, copy=False)
+    return columns
 
 
 ARRAY_DATATYPE = {"b": "BOOL", "i": "INT64", "u": "INT64", "f": "FP64"}
