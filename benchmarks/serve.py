@@ -79,9 +79,11 @@ print(json.dumps({
 """
 
 # The baseline: the same model and row (as the request carries it: floats, and strings as
-# objects), in process, each model.predict timed alone; with the default threads and with one
-# (as both servers run), the faster counts. Then, for where the time goes, mergeml's own
-# in-process check + score of that row (serve/predict.py), which the server adds HTTP to.
+# objects), in process, each model.predict timed alone on the one DataFrame built once; with
+# the default threads and with one (as both servers run), the faster counts. Then, for where
+# the time goes, what a `mergeml serve` worker does with the request's body on its scoring
+# path, in process and without HTTP: validate, decode to columns, check, build the frame,
+# score.
 BARE = """\
 import json, time
 from pathlib import Path
@@ -89,12 +91,13 @@ from pathlib import Path
 import pandas as pd
 
 from mergeml.model.threads import fixed_threads
-from mergeml.serve.predict import load_pulled, output_schema, score
-from mergeml.serve.schema_check import check_frame
+from mergeml.serve import v2
+from mergeml.serve.service import load_service
 
-pulled = load_pulled(Path("pulled"))
-model, schema = pulled.model, output_schema(pulled)
-inputs = json.loads(Path("body.json").read_text())["inputs"]
+service = load_service(Path("pulled"))
+model = service.pulled.model
+body = Path("body.json").read_bytes()
+inputs = json.loads(body)["inputs"]
 row = pd.DataFrame({
     i["name"]: pd.Series(i["data"], dtype="object" if i["datatype"] == "BYTES" else None)
     for i in inputs
@@ -110,14 +113,13 @@ def p50_ms(call, n=400):
         times.append(time.perf_counter() - start)
     return round(sorted(times)[n // 2] * 1000, 3)
 
-def check_and_score():
-    check_frame(row, pulled.schema)
-    score(model, row, schema).to_pandas()
+def serve_path():
+    service.score_now(v2.columns_of(v2.InferRequest.model_validate_json(body)))
 
 out = {"default_threads": p50_ms(lambda: model.predict(row))}
 with fixed_threads(1):
     out["one_thread"] = p50_ms(lambda: model.predict(row))
-    out["mergeml_check_score"] = p50_ms(check_and_score)
+    out["mergeml_check_score"] = p50_ms(serve_path)
 print(json.dumps(out))
 """
 
@@ -554,7 +556,7 @@ def print_detail(d: dict[str, Any]) -> None:
     print(
         f"  bare model.predict p50 {d['bare_p50_ms']:.2f} ms (default threads"
         f" {threads['default_threads']:.2f}, one thread {threads['one_thread']:.2f});"
-        f" mergeml's check + score of the row in process {threads['mergeml_check_score']:.2f}"
+        f" mergeml's scoring path for the body in process {threads['mergeml_check_score']:.2f}"
     )
     head = f"  {'server':<13}{'c=1 p50':>9}{'req/s':>8}{'p50':>7}{'p90':>7}{'p99':>7}"
     head += f"{'errors':>8}{'CPU ms/req':>11}{'client CPU':>11}{'ready s':>9}"

@@ -4,6 +4,7 @@ model that fails verification: the server runs but is not ready."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +87,15 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     assert "/v2/models/{name}/infer" in spec["paths"]
     assert "text/csv" in spec["paths"]["/invocations"]["post"]["requestBody"]["content"]
     assert client.get("/docs").status_code == 200
+    # the scoring bodies (validated by the routes themselves) point at their models
+    schemas = spec["components"]["schemas"]
+    for path, model in (("/v2/models/{name}/infer", "InferRequest"), ("/invocations", "Envelope")):
+        body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{model}"}
+        assert "$defs" not in schemas[model]
+    refs = re.findall(r'"#/components/schemas/(\w+)"', json.dumps(spec))
+    assert set(refs) <= set(schemas)  # every reference resolves
+    assert {"InferInput", "Split"} <= set(refs)
 
 
 def _tampered(source: Path, target: Path) -> Path:
