@@ -38,13 +38,15 @@ def test_a_frame_is_taken_apart_without_copies_and_put_back_with_its_dtypes() ->
     assert np.shares_memory(got["amount"], frame["amount"].to_numpy())
     assert isinstance(got["channel"], pd.Categorical)
     assert columns.length(got) == 4
-    pd.testing.assert_frame_equal(columns.frame(got), frame)
+    pd.testing.assert_frame_equal(columns.frame(got), frame, check_column_type=False)
 
 
 def test_text_stays_object_in_the_frame_the_model_gets() -> None:
     built = columns.frame({"city": _text("oslo", None), "age": np.array([3, 4])})
 
     assert built["city"].dtype == object  # not pandas' str dtype: what training gave
+    assert built.columns.dtype == object  # one cached Index per set of names
+    assert columns.frame({"city": _text("lima"), "age": np.array([5])}).columns is built.columns
     assert built["city"].tolist() == ["oslo", None]
     assert list(built.columns) == ["city", "age"]
 

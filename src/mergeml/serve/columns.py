@@ -11,6 +11,7 @@ training give it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -77,16 +78,30 @@ def concat(parts: Sequence[Mapping[str, Any]]) -> Columns:
     return out
 
 
+@functools.lru_cache(maxsize=32)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    import pandas as pd
+
+    return pd.Index(names, dtype=object)
+
+
 def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """One DataFrame of ``columns``; object arrays stay object columns (pandas would
-    otherwise make them its string dtype)."""
+    otherwise make them its string dtype).
+
+    The column labels are one cached object-dtype Index per set of names: a model reading
+    a fresh frame by column name (a ColumnTransformer) then finds what pandas caches on an
+    Index already computed, instead of converting pandas' Arrow-backed string labels on
+    every call (~1 ms per call measured for the default model)."""
     import numpy as np
     import pandas as pd
 
     data = {
-        name: pd.Series(v, dtype=object, copy=False)
+        i: pd.Series(v, dtype=object, copy=False)
         if isinstance(v, np.ndarray) and v.dtype == object
         else v
-        for name, v in columns.items()
+        for i, v in enumerate(columns.values())
     }
-    return pd.DataFrame(data, copy=False)
+    out = pd.DataFrame(data, copy=False)
+    out.columns = _column_index(tuple(columns))
+    return out
