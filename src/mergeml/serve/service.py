@@ -1,6 +1,7 @@
 """The model `mergeml serve` answers with: loaded once, its identity, whether it is ready,
-and the scoring of one request's frame (checked against the input schema, limited in rows,
-run on the one scoring thread of the worker).
+and the scoring of one request's columns (`mergeml.serve.columns`; a DataFrame is taken
+apart into them): checked against the input schema, limited in rows, batched with the
+requests queued behind it and run on the one scoring thread of the worker.
 
 A model that cannot be loaded (no manifest, md5 mismatch, untrusted types, another
 scikit-learn) does not stop the server: the service is not ready, says why in one line, and
