@@ -61,10 +61,14 @@ def _defaults_value(defaults: list[Any], choices: dict[str, str]) -> str:
     return "[" + ",".join(items) + "]"
 
 
-def to_set_params(params_dir: Path, point: Sequence[str]) -> tuple[str, ...]:
-    """`dvc exp run -S` arguments that turn params/ into this point's configuration."""
-    parsed = parse_overrides(point, params_dir)
-    config = load_yaml(params_dir / CONFIG_FILE)
+def to_set_params(
+    params_dir: Path, point: Sequence[str], *, source: Path | None = None
+) -> tuple[str, ...]:
+    """`dvc exp run -S` arguments that turn params/ into this point's configuration
+    (read from ``source``, a copy of params/, when given; the arguments name params_dir)."""
+    read = source or params_dir
+    parsed = parse_overrides(point, read)
+    config = load_yaml(read / CONFIG_FILE)
     defaults = config.get("defaults", []) if isinstance(config, dict) else []
     listed = {next(iter(e)) for e in defaults if isinstance(e, dict)}
     choices: dict[str, str] = {}
@@ -99,18 +103,27 @@ def _replay(params_dir: Path, set_params: Sequence[str]) -> dict[str, Any]:
 def plan(
     params_dir: Path, overrides: Sequence[str], *, targets: Sequence[str] = DEFAULT_TARGETS
 ) -> list[Experiment]:
-    """Validate every point of the sweep and derive its edits; nothing runs here."""
-    points = expand(parse_overrides(overrides, params_dir, allow_sweeps=True))
-    planned = []
-    for point in points:
-        expected = compose_params(params_dir, point, targets=targets)
-        set_params = to_set_params(params_dir, point)
-        if _replay(params_dir, set_params) != expected:
-            raise ConfigError(
-                f"overrides {' '.join(point)} cannot be expressed as edits of params/ "
-                "(a preset in params/experiment/ may override the same key or group)"
-            )
-        planned.append(Experiment(tuple(point), set_params, expected))
+    """Validate every point of the sweep and derive its edits; nothing runs here.
+
+    params/ is read once, into a scratch copy: another `mergeml exp run` queueing beside
+    this one has DVC edit the workspace's params/ for a moment, and two reads of it could
+    then disagree."""
+    if not (params_dir / CONFIG_FILE).is_file():  # said of params/, not of the copy
+        raise ConfigError(f"{params_dir}/{CONFIG_FILE} not found")
+    with tempfile.TemporaryDirectory(prefix="mergeml-plan-") as scratch:
+        source = Path(scratch) / "params"
+        shutil.copytree(params_dir, source)
+        points = expand(parse_overrides(overrides, source, allow_sweeps=True))
+        planned = []
+        for point in points:
+            expected = compose_params(source, point, targets=targets)
+            set_params = to_set_params(params_dir, point, source=source)
+            if _replay(source, set_params) != expected:
+                raise ConfigError(
+                    f"overrides {' '.join(point)} cannot be expressed as edits of params/ "
+                    "(a preset in params/experiment/ may override the same key or group)"
+                )
+            planned.append(Experiment(tuple(point), set_params, expected))
     return planned
 
 
