@@ -11,6 +11,7 @@ MLflow returns for a model whose output is a table, and the same columns as V2's
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -113,11 +114,15 @@ def _status(exc: ValidationError) -> int:
 
 def validation_message(exc: ValidationError) -> str:
     """One line naming the first field pydantic refused."""
-    errors = exc.errors()
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return errors_line(exc.errors())
+
+
+def errors_line(errors: Sequence[Mapping[str, Any]]) -> str:
+    """One line naming the first of pydantic's (or FastAPI's) errors, and how many more."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
     more = f"; and {len(errors) - 1} more" if len(errors) > 1 else ""
-    return one_line(f"{where}: {first['msg']}")[:300] + more
+    return one_line(f"{where}: {first.get('msg', '')}")[:300] + more
 
 
 def render(outputs: Scores, classifier: bool) -> dict[str, Any]:

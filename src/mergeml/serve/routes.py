@@ -232,11 +232,7 @@ def install_error_handlers(app: FastAPI) -> None:
         found = list(exc.errors())
         bad_json = any(e.get("type") == "json_invalid" for e in found)
         errors.labels(kind="json" if bad_json else "envelope").inc()
-        first = found[0] if found else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        more = f"; and {len(found) - 1} more" if len(found) > 1 else ""
-        message = " ".join(f"{where}: {first.get('msg', '')}".split())[:300] + more
-        return _error(400 if bad_json else 422, message)
+        return _error(400 if bad_json else 422, invocations.errors_line(found))
 
     async def on_http(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

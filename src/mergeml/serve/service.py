@@ -11,7 +11,7 @@ every scoring request is answered 503.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,7 +270,7 @@ class Service:
         requests that queue while the thread is busy."""
         self.start()
         assert self._batcher is not None
-        rows = len(data) if not isinstance(data, dict) else columns.length(data)
+        rows = columns.length(data) if isinstance(data, Mapping) else len(data)
         result: Scores = await self._batcher.submit(data, rows)
         return result
 
